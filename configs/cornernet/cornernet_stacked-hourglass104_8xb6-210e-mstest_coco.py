@@ -1,0 +1,23 @@
+# mmdet's CornerNet with its Hourglass-104 backbone replaced by StackedHourglass configured as
+# CornerNet's Hourglass-104 (same layout and 187,700,352 parameters as mmdet's HourglassNet).
+_base_ = 'mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py'
+custom_imports = dict(imports=['hourglass_plugin'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='StackedHourglass',
+        num_stacks=2,
+        order=5,
+        stage_channels=(256, 256, 384, 384, 384, 512),
+        stage_blocks=(2, 2, 2, 2, 2, 4),
+        block='BasicBlock',
+        downsample='strided_conv',
+        stem=dict(conv_channels=128, block_channels=(256, ), downsample_before=0),
+        feat_channels=256,
+        out_blocks=0,
+        out_kernel_size=3,
+        num_keypoints=None,
+        merge='features',
+        merge_blocks=1,
+        conv_bias='auto'))

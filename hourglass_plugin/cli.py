@@ -1,0 +1,38 @@
+"""What the command-line tools share: user errors as one clear line, the traceback behind --debug."""
+import sys
+from typing import Callable
+
+from mmengine.config import ConfigDict
+
+from .errors import HourglassPluginError
+
+#: Errors that come from what the user gave (a file, a config, a checkpoint), not from a bug.
+USER_ERRORS = (HourglassPluginError, FileNotFoundError, ValueError, KeyError)
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run ``main``; on a user error print ``error: <message>`` and exit 1.
+
+    ``--debug`` on the command line (or HOURGLASS_DEBUG=1) re-raises with the full traceback.
+    """
+    import os
+    debug = '--debug' in sys.argv or os.environ.get('HOURGLASS_DEBUG') == '1'
+    if '--debug' in sys.argv:
+        sys.argv.remove('--debug')
+    try:
+        main()
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f'error: {message}\n(run again with --debug for the traceback)', file=sys.stderr)
+        sys.exit(1)
+
+
+def set_work_dir(cfg: ConfigDict, work_dir: str, config_path: str) -> None:
+    """work_dir priority, as in mmpose: command line > config > ./work_dirs/<config name>."""
+    import os.path as osp
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])

@@ -1,0 +1,87 @@
+"""Convert a published checkpoint's backbone into a ``StackedHourglass`` and verify it loads."""
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from ..errors import CheckpointError
+from .mmlab_hourglassnet import MMLAB_RULES, drop_unused_inters, infer_mmlab_backbone_cfg
+from .princeton_posenet import PRINCETON_RULES, drop_unused_skips, infer_princeton_backbone_cfg
+from .rename import rename, rename_all
+
+#: source name -> (anchor key that tells where the backbone keys start, rules, config inference,
+#: removal of weights the source builds but never runs)
+SOURCES = {
+    'mmdet': ('stem.0.conv.weight', MMLAB_RULES, infer_mmlab_backbone_cfg, drop_unused_inters),
+    'mmpose': ('stem.0.conv.weight', MMLAB_RULES, infer_mmlab_backbone_cfg, drop_unused_inters),
+    'princeton': ('pre.0.conv.weight', PRINCETON_RULES, infer_princeton_backbone_cfg,
+                  drop_unused_skips),
+}
+
+
+def _split_backbone(state_dict: Dict, anchor: str) -> Tuple[str, Dict, Dict]:
+    """Find the prefix before the backbone's keys (``''``, ``'backbone.'``, ``'module.model.'``
+    ...) and split the state dict into (prefix, backbone keys without it, other keys)."""
+    prefixes = [k[:-len(anchor)] for k in state_dict if k.endswith(anchor)]
+    if len(prefixes) != 1:
+        raise CheckpointError(f'expected exactly one key ending in {anchor!r}, found '
+                              f'{len(prefixes)}: is this checkpoint of the source you named?')
+    prefix = prefixes[0]
+    backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    others = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
+    return prefix, backbone, others
+
+
+def _check_against(model: torch.nn.Module, converted: Dict, source_keys: Dict) -> None:
+    """Raise a CheckpointError listing missing / unexpected / mis-shaped keys."""
+    target = model.state_dict()
+    missing = sorted(set(target) - set(converted))
+    unexpected = sorted(set(converted) - set(target))
+    shapes = sorted(f'{k}: checkpoint {tuple(converted[k].shape)} vs model '
+                    f'{tuple(target[k].shape)}' for k in set(target) & set(converted)
+                    if converted[k].shape != target[k].shape)
+    if missing or unexpected or shapes:
+        raise CheckpointError(
+            'the converted weights do not fit the StackedHourglass built for them:\n'
+            f'  missing keys ({len(missing)}): {missing}\n'
+            f'  unexpected keys ({len(unexpected)}), from source keys: '
+            f'{[source_keys.get(k, k) for k in unexpected]}\n'
+            f'  shape mismatches ({len(shapes)}): {shapes}')
+
+
+def convert_state_dict(state_dict: Dict,
+                       source: str,
+                       backbone_cfg: Optional[Dict] = None) -> Tuple[Dict, Dict, Dict]:
+    """Convert the backbone keys of ``state_dict`` (from ``source``) to ``StackedHourglass``.
+
+    Args:
+        state_dict: A full model's (e.g. a CornerNet detector, keys ``backbone.*`` and
+            ``bbox_head.*``) or a bare backbone's state dict, possibly behind a wrapper prefix
+            such as ``module.``.
+        source: ``'mmdet'``, ``'mmpose'`` or ``'princeton'``.
+        backbone_cfg: Our backbone config; inferred from the weights' shapes when None.
+
+    Returns:
+        (converted, backbone_cfg, report): ``converted`` has the backbone under ``backbone.`` and
+        every non-backbone key unchanged; ``report`` lists what was dropped.
+
+    Raises:
+        ValueError: unknown source. CheckpointError: keys that do not fit, listed.
+    """
+    from ..models import StackedHourglass
+    if source not in SOURCES:
+        raise ValueError(f'source={source!r}; choose one of {sorted(SOURCES)}')
+    anchor, rules, infer, drop_unused = SOURCES[source]
+    prefix, backbone, others = _split_backbone(state_dict, anchor)
+    backbone, dropped = drop_unused(backbone)
+    try:
+        cfg = dict(backbone_cfg) if backbone_cfg is not None else infer(backbone)
+        renamed = rename_all(backbone, rules)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+    model_cfg = {k: v for k, v in cfg.items() if k != 'type'}
+    model = StackedHourglass(**model_cfg)
+    _check_against(model, renamed, {rename(k, rules): k for k in backbone})
+    out_prefix = prefix if prefix.endswith('backbone.') else 'backbone.'
+    converted = {f'{out_prefix}{k}': v for k, v in renamed.items()}
+    converted.update(others)
+    return converted, cfg, dict(prefix=prefix, dropped_unused=dropped)

@@ -1,0 +1,13 @@
+"""Errors that blame the user's input (file, record, argument), shown without a traceback."""
+
+
+class HourglassPluginError(Exception):
+    """Base class: the tools print ``str(error)`` alone and exit 1 (traceback with --debug)."""
+
+
+class CheckpointError(HourglassPluginError):
+    """A checkpoint file that cannot be used: truncated, unsafe, or of another architecture."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint whose pickle names a global that could run code; nothing was executed."""

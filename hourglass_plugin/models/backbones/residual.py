@@ -1,0 +1,54 @@
+"""The paper's residual module (Newell et al. 2016, Fig. 4 left)."""
+from typing import Union
+
+import torch
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import nn
+
+from mmpose.utils.typing import ConfigType
+
+# Pre-activation: normalise and activate, then convolve (He et al. 2016 "Identity Mappings").
+PRE_ACTIVATION = ('norm', 'act', 'conv')
+
+
+class Residual(BaseModule):
+    """Pre-activation bottleneck: BN-ReLU-1x1 (f -> f/2), BN-ReLU-3x3, BN-ReLU-1x1 (-> f).
+
+    The skip path is the identity, or a 1x1 conv only where the widths (or the stride) differ, so
+    no parameter is ever left unused.
+
+    Args:
+        in_channels (int): Input width.
+        out_channels (int): Output width ``f``; the bottleneck is ``f // 2`` wide.
+        stride (int): Stride of the 3x3 conv (and of the skip conv), 1 or 2.
+        norm_cfg (dict): Norm layer config, e.g. ``dict(type='BN')``.
+        act_cfg (dict): Activation config, e.g. ``dict(type='ReLU')``.
+        conv_bias (bool | str): Conv biases; ``True`` as in pose-hg-train, ``'auto'`` for mmcv's rule.
+
+    Shape:
+        x: (B, in_channels, H, W) -> (B, out_channels, H / stride, W / stride)
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: int = 1,
+                 norm_cfg: ConfigType = dict(type='BN'),
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 conv_bias: Union[bool, str] = True) -> None:
+        super().__init__()
+        mid_channels = out_channels // 2
+        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg, bias=conv_bias, order=PRE_ACTIVATION)
+        self.conv1 = ConvModule(in_channels, mid_channels, 1, **common)
+        self.conv2 = ConvModule(mid_channels, mid_channels, 3, stride=stride, padding=1, **common)
+        self.conv3 = ConvModule(mid_channels, out_channels, 1, **common)
+        if in_channels != out_channels or stride != 1:
+            # pose-hg-train's skipLayer: a plain 1x1 conv (no norm, no activation).
+            bias = True if conv_bias == 'auto' else conv_bias
+            self.skip = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=bias)
+        else:
+            self.skip = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.conv2(self.conv1(x))) + self.skip(x)

@@ -1,0 +1,3 @@
+from .stacked_hourglass_head import StackedHourglassHead
+
+__all__ = ['StackedHourglassHead']

@@ -1,0 +1,3 @@
+from .heatmap_mse_loss import HeatmapMSELoss
+
+__all__ = ['HeatmapMSELoss']

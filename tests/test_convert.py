@@ -1,0 +1,132 @@
+"""Converters: every source model with random weights gives the same outputs after conversion."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from hourglass_plugin.conversion import convert_state_dict
+from hourglass_plugin.errors import CheckpointError
+from hourglass_plugin.models import StackedHourglass
+from hourglass_plugin.safe_loading import load_checkpoint_safely
+from conftest import REPO
+from reference.princeton_posenet import PoseNet
+
+
+def randomise_norms(model: nn.Module) -> nn.Module:
+    """Random BN statistics and affine parameters, so parity tests cover every buffer."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    return model
+
+
+def ours_from(state_dict, source):
+    converted, cfg, report = convert_state_dict(state_dict, source)
+    cfg = {k: v for k, v in cfg.items() if k != 'type'}
+    model = StackedHourglass(**cfg).eval()
+    model.load_state_dict({k[len('backbone.'):]: v for k, v in converted.items()}, strict=True)
+    return model, report
+
+
+def assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.shape == y.shape
+        assert torch.allclose(x, y, atol=1e-5), (x - y).abs().max()
+
+
+def test_mmdet_hourglassnet_hg104_parity():
+    from mmdet.models.backbones import HourglassNet
+    theirs = randomise_norms(HourglassNet())
+    ours, _ = ours_from(theirs.state_dict(), 'mmdet')
+    x = torch.randn(1, 3, 127, 127)  # odd size, as CornerNet's 511
+    with torch.no_grad():
+        assert_same(theirs(x), ours(x))
+
+
+def test_mmdet_small_hourglassnet_parity_and_inferred_config():
+    from mmdet.models.backbones import HourglassNet
+    theirs = randomise_norms(HourglassNet(downsample_times=3, num_stacks=3,
+                                          stage_channels=(32, 32, 48, 64),
+                                          stage_blocks=(1, 2, 1, 3), feat_channel=24))
+    ours, _ = ours_from(theirs.state_dict(), 'mmdet')
+    assert ours.num_stacks == 3 and ours.order == 3 and ours.feat_channels == 24
+    x = torch.randn(2, 3, 96, 80)
+    with torch.no_grad():
+        assert_same(theirs(x), ours(x))
+
+
+def test_mmpose_hourglass52_parity():
+    from mmpose.models.backbones import HourglassNet
+    theirs = randomise_norms(HourglassNet(num_stacks=1))
+    ours, _ = ours_from(theirs.state_dict(), 'mmpose')
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        assert_same(theirs(x), ours(x))
+
+
+@pytest.mark.parametrize('nstack', [1, 2])
+def test_princeton_posenet_parity(nstack):
+    theirs = randomise_norms(PoseNet(nstack, 256, 16))
+    # their trainer saves the DataParallel-wrapped model: keys start with 'module.model.'
+    state = {f'module.model.{k}': v for k, v in theirs.state_dict().items()}
+    ours, report = ours_from(state, 'princeton')
+    assert report['prefix'] == 'module.model.'
+    assert len(report['dropped_unused']) > 0  # the unused skip convs
+    x = torch.randn(1, 256, 256, 3)
+    with torch.no_grad():
+        expected = theirs(x)  # (B, nstack, K, 64, 64), from NHWC
+        got = ours(x.permute(0, 3, 1, 2).contiguous())
+    assert_same(list(expected.unbind(1)), got)
+
+
+def test_unknown_and_missing_keys_are_listed():
+    from mmdet.models.backbones import HourglassNet
+    state = HourglassNet(downsample_times=2, stage_channels=(16, 16, 16),
+                         stage_blocks=(1, 1, 1), feat_channel=8).state_dict()
+    extra = dict(state, **{'hourglass_modules.0.extra.weight': torch.zeros(1)})
+    with pytest.raises(CheckpointError, match=r"unexpected keys \(1\).*hourglass_modules\.0\.extra"):
+        convert_state_dict(extra, 'mmdet')
+    missing = {k: v for k, v in state.items() if k != 'out_convs.1.bn.running_mean'}
+    with pytest.raises(CheckpointError, match=r"missing keys \(1\).*stack_outputs\.1\.conv\.bn"):
+        convert_state_dict(missing, 'mmdet')
+    with pytest.raises(CheckpointError, match=r"'pre\.0\.conv\.weight'"):
+        convert_state_dict(state, 'princeton')
+
+
+def test_detector_checkpoint_keeps_head_keys(tmp_path):
+    """A whole-detector checkpoint: backbone.* converted, bbox_head.* kept; via the CLI."""
+    from mmdet.models.backbones import HourglassNet
+    backbone = HourglassNet(downsample_times=2, stage_channels=(16, 16, 16),
+                            stage_blocks=(1, 1, 1), feat_channel=8)
+    state = {f'backbone.{k}': v for k, v in backbone.state_dict().items()}
+    state['bbox_head.tl_heat.0.weight'] = torch.ones(3)
+    src, dst = tmp_path / 'cornernet.pth', tmp_path / 'out' / 'ours.pth'
+    torch.save(dict(state_dict=state, meta=dict(epoch=3)), src)
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src), str(dst),
+         '--source', 'mmdet'], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert '"merge": "features"' in result.stdout
+    out = load_checkpoint_safely(str(dst))
+    assert torch.equal(out['state_dict']['bbox_head.tl_heat.0.weight'], torch.ones(3))
+    assert 'backbone.merges.0.inter.conv.weight' in out['state_dict']
+    assert out['meta']['backbone_cfg']['num_stacks'] == 2
+
+
+def test_cli_error_is_one_line_and_writes_nothing(tmp_path):
+    src, dst = tmp_path / 'bad.pth', tmp_path / 'ours.pth'
+    torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, src)
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src), str(dst),
+         '--source', 'mmdet'], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.startswith('error: ') and 'Traceback' not in result.stderr
+    assert not dst.exists()

@@ -1,0 +1,52 @@
+"""The stack installs and works together: imports, compiled mmcv ops, mmpose's visualizer."""
+import subprocess
+import sys
+
+import numpy as np
+
+
+def test_the_four_packages_import_in_one_process():
+    code = ('import hourglass_plugin, mmpose.models, mmdet.models, mmcv.ops; '
+            'print(hourglass_plugin.__version__)')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import hourglass_plugin
+    assert result.stdout.strip() == hourglass_plugin.__version__
+
+
+def test_mmcv_ops_are_compiled_and_run():
+    import torch
+    from mmcv.ops import nms
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], dtype=torch.float32)
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    _, keep = nms(boxes, scores, iou_threshold=0.5)
+    assert keep.tolist() == [0, 2]
+
+
+def test_pose_visualizer_draws_a_skeleton():
+    """mmpose's PoseLocalVisualizer (imports torchvision) draws keypoints on an image."""
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
+    from mmpose.visualization import PoseLocalVisualizer
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    visualizer = PoseLocalVisualizer(radius=3, line_width=2)
+    visualizer.set_dataset_meta(parse_pose_metainfo(dict(from_file='configs/_base_/datasets/mpii.py')))
+    image = np.zeros((128, 128, 3), dtype=np.uint8)
+    sample = PoseDataSample()
+    keypoints = np.stack([np.linspace(20, 100, 16), np.linspace(30, 90, 16)], -1)[None]
+    sample.pred_instances = InstanceData(keypoints=keypoints, keypoint_scores=np.ones((1, 16)))
+    drawn = visualizer.add_datasample('pose', image, data_sample=sample, draw_gt=False,
+                                      show=False)
+    assert drawn.shape == image.shape and drawn.sum() > 0
+
+
+def test_environment_report():
+    result = subprocess.run([sys.executable, '-m', 'hourglass_plugin.env'], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    report = dict(line.split(': ', 1) for line in result.stdout.splitlines())
+    assert report['mmcv ops'].startswith('compiled')
+    assert report['torch'].startswith('2.13.0')
+    assert report['mmpose'] == '1.3.2' and report['mmdet'] == '3.3.0'
+    assert report['mmengine'] == '0.10.7' and report['mmcv'] == '2.1.0'
+    assert report['numpy'].startswith('1.')

@@ -1,0 +1,59 @@
+"""Convert a published hourglass checkpoint into one for ``StackedHourglass``.
+
+    python tools/convert_checkpoint.py SRC DST --source {mmdet,mmpose,princeton}
+
+Sources: mmdet's or mmpose's ``HourglassNet`` (a bare backbone state dict, or a whole model such
+as mmdet's CornerNet, whose ``backbone.*`` keys are converted and other keys kept), and
+princeton-vl/pytorch_stacked_hourglass ``PoseNet`` checkpoints. The architecture is read off the
+weights; the converted weights are loaded into a freshly built ``StackedHourglass`` (strict)
+before anything is written, and the backbone config to put in your config is printed. DST gets
+``state_dict`` and ``meta.backbone_cfg``; it is written to a temporary file and renamed into place.
+"""
+import argparse
+import json
+import os
+
+import torch
+
+import hourglass_plugin  # noqa: F401  safe checkpoint loading
+from hourglass_plugin.cli import run_main
+from hourglass_plugin.conversion import SOURCES, convert_state_dict
+from hourglass_plugin.errors import CheckpointError
+from hourglass_plugin.safe_loading import load_checkpoint_safely
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='source checkpoint')
+    parser.add_argument('dst', help='where to write the converted checkpoint')
+    parser.add_argument('--source', required=True, choices=sorted(SOURCES),
+                        help='which code base wrote SRC')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    checkpoint = load_checkpoint_safely(args.src, map_location='cpu')
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
+        else None
+    if not isinstance(state_dict, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise CheckpointError(f'{args.src} holds no state dict of tensors (top-level keys: '
+                              f'{list(checkpoint)[:10] if isinstance(checkpoint, dict) else []})')
+    converted, backbone_cfg, report = convert_state_dict(state_dict, args.source)
+    out = dict(state_dict=converted,
+               meta=dict(backbone_cfg=backbone_cfg, converted_from=os.path.abspath(args.src),
+                         source=args.source))
+    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
+    tmp = f'{args.dst}.tmp'
+    torch.save(out, tmp)
+    os.replace(tmp, args.dst)  # never a half-written checkpoint at DST
+    print(f'converted {len(converted)} tensors from {args.src} ({args.source}, backbone prefix '
+          f"{report['prefix']!r}) to {args.dst}")
+    if report['dropped_unused']:
+        print(f"dropped {len(report['dropped_unused'])} skip convs that the source never ran")
+    print('backbone config:\n' + json.dumps(backbone_cfg, indent=4))
+
+
+if __name__ == '__main__':
+    run_main(main)
