@@ -182,3 +182,14 @@ def test_num_stacks_and_order_change_depth():
 def test_inconsistent_arguments_raise_value_errors(overrides, message):
     with pytest.raises(ValueError, match=message):
         build(small_pose_cfg(**overrides))
+
+
+def test_channels_last_is_the_same_function():
+    model = build(small_pose_cfg()).eval()
+    fast = build(small_pose_cfg(channels_last=True)).eval()
+    fast.load_state_dict(model.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(model(x), fast(x)):
+            assert b.is_contiguous(memory_format=torch.channels_last)
+            assert (a - b).abs().max() <= 1e-5 * a.abs().max()  # float reordering only

@@ -1,15 +1,16 @@
 """Parameters and GMACs of a config's model: ``python tools/model_info.py CONFIG [--shape H W]``.
 
+No checkpoint needed (``tools/test.py CONFIG CKPT --benchmark-only`` also times the model).
 GMACs are counted by mmengine's ``get_model_complexity_info`` (one multiply-add = one "flop" in
 its counting) for one image of the config's input size.
 """
 import argparse
 
-from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import hourglass_plugin  # noqa: F401
+from hourglass_plugin.benchmark import count_gmacs, input_size_from_config
 from hourglass_plugin.cli import run_main
 
 
@@ -20,24 +21,16 @@ def main() -> None:
                         help='input size (default: the codec input size of a pose config)')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)
+    height, width = input_size_from_config(cfg, args.shape)
     scope = cfg.get('default_scope', 'mmpose')
     init_default_scope(scope)
     registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
     model = registry.build(cfg.model).eval()
-    if args.shape:
-        height, width = args.shape
-    elif 'codec' in cfg:
-        width, height = cfg.codec['input_size']
-    else:
-        raise ValueError('--shape H W is needed: the config has no codec input_size')
-    backbone = model.backbone
-    info = get_model_complexity_info(backbone, input_shape=(3, height, width), show_table=False,
-                                     show_arch=False)
     print(f'config: {args.config}')
     print(f'input: 3x{height}x{width}')
     print(f'parameters (whole model): {sum(p.numel() for p in model.parameters()):,}')
-    print(f'parameters (backbone): {sum(p.numel() for p in backbone.parameters()):,}')
-    print(f'backbone GMACs per image: {info["flops"] / 1e9:.2f}')
+    print(f'parameters (backbone): {sum(p.numel() for p in model.backbone.parameters()):,}')
+    print(f'backbone GMACs per image: {count_gmacs(model.backbone, height, width):.2f}')
 
 
 if __name__ == '__main__':

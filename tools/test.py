@@ -1,16 +1,30 @@
-"""Test (evaluate) a checkpoint with an mmpose or mmdet config.
+"""Test (evaluate) a checkpoint with an mmpose or mmdet config, and optionally benchmark it.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
                                            [--launcher {none,pytorch,slurm,mpi}] [--debug]
+                                           [--benchmark | --benchmark-only]
+                                           [--batch-size N] [--repeats N] [--warmup N]
+                                           [--shape H W]
+
+--benchmark runs after the evaluation, --benchmark-only instead of it: parameters, backbone
+GMACs per image, throughput, latency p50/p90 and peak memory of the model's forward with the
+checkpoint's weights, printed as a table and written to <work_dir>/benchmark.json (see
+hourglass_plugin/benchmark.py for what is measured and how).
 """
 import argparse
 import os
+import os.path as osp
+from typing import Tuple
 
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
+from hourglass_plugin.benchmark import (benchmark_model, check_run_counts, format_table,
+                                        input_size_from_config, write_json)
 from hourglass_plugin.cli import run_main, set_work_dir
+from hourglass_plugin.progress_bar_hook import TestProgressBarHook
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,24 +39,79 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    bench = parser.add_argument_group('benchmark')
+    mode = bench.add_mutually_exclusive_group()
+    mode.add_argument('--benchmark', action='store_true',
+                      help='benchmark the model after the evaluation')
+    mode.add_argument('--benchmark-only', action='store_true',
+                      help='benchmark the model without evaluating (needs no dataset)')
+    bench.add_argument('--batch-size', type=int, default=1, help='images per timed forward')
+    bench.add_argument('--repeats', type=int, default=20, help='timed forwards')
+    bench.add_argument('--warmup', type=int, default=5, help='untimed forwards before')
+    bench.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                       help='input size (default: the codec input size of a pose config)')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
+def print_metrics(metrics: dict) -> None:
+    """The evaluator's metrics as a two-column table (the logger has them on one long line)."""
+    if not metrics:
+        return
+    width = max(len(name) for name in metrics)
+    print(f'{"metric":<{width}} | value')
+    print('-' * width + '-+-' + '-' * 10)
+    for name, value in metrics.items():
+        shown = f'{value:.4f}' if isinstance(value, float) else str(value)
+        print(f'{name:<{width}} | {shown}')
+
+
+def run_benchmark(runner: Runner, args: argparse.Namespace, input_size: Tuple[int, int]) -> None:
+    """Benchmark the runner's (loaded) model; print the table, write <work_dir>/benchmark.json."""
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    result = benchmark_model(model, input_size, batch_size=args.batch_size,
+                             repeats=args.repeats, warmup=args.warmup)
+    print(format_table(result))
+    path = osp.join(runner.work_dir, 'benchmark.json')
+    write_json(result, path, config=args.config, checkpoint=args.checkpoint)
+    print(f'benchmark written to {path}')
+
+
 def main() -> None:
     args = parse_args()
     if not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    benchmark = args.benchmark or args.benchmark_only
+    if benchmark and args.launcher != 'none':
+        # a benchmark times one process; several would compete for the same cores or report
+        # one number per rank
+        raise ValueError(f'--benchmark needs --launcher none, got --launcher {args.launcher}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
+    # before anything slow: a config without an input size fails here, not after the evaluation
+    input_size = None
+    if benchmark:
+        input_size = input_size_from_config(cfg, args.shape)
+        check_run_counts(args.batch_size, args.repeats, args.warmup)
     runner = Runner.from_cfg(cfg)
-    runner.test()
+    if args.benchmark_only:
+        # what runner.test() does before its loop: hooks that set up on before_run (EMA, ...)
+        # first, then load cfg.load_from
+        runner.call_hook('before_run')
+        runner.load_or_resume()
+        run_benchmark(runner, args, input_size)
+        runner.call_hook('after_run')
+        return
+    runner.register_hook(TestProgressBarHook())
+    print_metrics(runner.test())
+    if args.benchmark:
+        run_benchmark(runner, args, input_size)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
 import argparse
 import os
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -39,6 +40,18 @@ def main() -> None:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
+    if args.launcher == 'pytorch' and not torch.cuda.is_available():
+        # mmengine's init_dist always calls torch.cuda.set_device and mmpose's and mmdet's
+        # runtimes ask for NCCL: on CPUs join the group with gloo here; the Runner then sees an
+        # initialised group and skips its own set-up.
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group(backend='gloo')
+        # its default DDP wrapper passes device_ids=[LOCAL_RANK], which DDP refuses for CPU
+        # modules: wrap without device ids (unless the config chose a wrapper)
+        cfg.setdefault('model_wrapper_cfg',
+                       dict(type='MMDistributedDataParallel', device_ids=None,
+                            broadcast_buffers=False))
     set_work_dir(cfg, args.work_dir, args.config)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

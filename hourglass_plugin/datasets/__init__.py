@@ -1,4 +1,5 @@
-"""Datasets: synthetic people rendered in MPII's layout, for runs without the real download."""
+"""Datasets: synthetic people rendered in MPII's layout, and MPII's head-box file."""
+from .head_boxes import head_boxes_from_joints, write_mpii_gt_mat
 from .synthetic_mpii import is_complete, render_dataset
 
-__all__ = ['render_dataset', 'is_complete']
+__all__ = ['render_dataset', 'is_complete', 'head_boxes_from_joints', 'write_mpii_gt_mat']

@@ -49,15 +49,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-from scipy.io import savemat
+
+from .head_boxes import write_mpii_gt_mat
 
 #: MPII's joint order (mmpose's ``configs/_base_/datasets/mpii.py``); right = the person's right.
 MPII_JOINT_NAMES = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee',
                     'left_ankle', 'pelvis', 'thorax', 'upper_neck', 'head_top', 'right_wrist',
                     'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow', 'left_wrist')
-#: The names of ``dataset_joints`` in the real ``mpii_gt_val.mat``.
-MPII_MAT_JOINT_NAMES = ('rank', 'rkne', 'rhip', 'lhip', 'lkne', 'lank', 'pelv', 'thor', 'neck',
-                        'head', 'rwri', 'relb', 'rsho', 'lsho', 'lelb', 'lwri')
 NUM_JOINTS = 16
 
 (R_ANKLE, R_KNEE, R_HIP, L_HIP, L_KNEE, L_ANKLE, PELVIS, THORAX, UPPER_NECK, HEAD_TOP, R_WRIST,
@@ -594,22 +592,6 @@ def _write_json(path: str, obj: object) -> None:
     os.replace(tmp, path)
 
 
-def _write_headboxes(path: str, records: List[dict], headboxes: np.ndarray,
-                     inside: np.ndarray) -> None:
-    """``mpii_gt_val.mat`` in the real file's MATLAB layout (see the module docstring), from the
-    val ``records``, their (N, 2, 2) 0-based ``headboxes`` and (N, 16) ``inside`` flags."""
-    names = np.empty((1, NUM_JOINTS), dtype=object)
-    names[0, :] = MPII_MAT_JOINT_NAMES
-    savemat(path, {
-        # (N, 2, 2) -> (2, 2, N): headboxes_src[:, :, i] = [[x1, y1], [x2, y2]], 1-based.
-        'headboxes_src': np.transpose(headboxes + 1, (1, 2, 0)),
-        'pos_gt_src': np.transpose(np.array([r['joints'] for r in records], dtype=float),
-                                   (1, 2, 0)),
-        'jnt_visible': np.array([r['joints_vis'] for r in records], dtype=float).T,
-        'jnt_missing': (~inside).astype(float).T,
-        'dataset_joints': names})
-
-
 def is_complete(out_dir: str, num_train: int, num_val: int, seed: int = 0,
                 image_size: Tuple[int, int] = (320, 320)) -> bool:
     """Whether ``out_dir`` holds a finished :func:`render_dataset` output of these arguments
@@ -663,7 +645,7 @@ def render_dataset(out_dir: str, num_train: int, num_val: int, seed: int = 0,
     val, headboxes, inside = _render_split(out_dir, 'val', num_val, seed, image_size)
     _write_json(osp.join(out_dir, TRAIN_ANN), train)
     _write_json(osp.join(out_dir, VAL_ANN), val)
-    _write_headboxes(osp.join(out_dir, HEADBOX_FILE), val, headboxes, inside)
+    write_mpii_gt_mat(osp.join(out_dir, HEADBOX_FILE), val, headboxes, inside)
     _write_json(meta_path, _meta(num_train, num_val, seed, image_size))
 
     vis = [v for record in train + val for v in record['joints_vis']]

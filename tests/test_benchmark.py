@@ -1,0 +1,189 @@
+"""The benchmark: hourglass_plugin.benchmark's numbers, and tools/test.py --benchmark run whole."""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.io
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from hourglass_plugin.benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
+                                        count_gmacs, device_name, format_table,
+                                        input_size_from_config, write_json)
+from conftest import DATA, REPO
+
+TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
+ANNOTATIONS = osp.join(DATA, 'mpii_sample', 'annotations.json')
+RESULT_KEYS = {f.name for f in BenchmarkResult.__dataclass_fields__.values()}
+
+
+def build_tiny_model() -> torch.nn.Module:
+    from mmpose.registry import MODELS
+    init_default_scope('mmpose')
+    return MODELS.build(Config.fromfile(TINY).model).eval()
+
+
+@pytest.fixture(scope='module')
+def tiny_model() -> torch.nn.Module:
+    return build_tiny_model()
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory) -> str:
+    """Random weights of the tiny model in mmengine's layout, with MPII's dataset meta."""
+    from mmpose.datasets import MpiiDataset
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    torch.manual_seed(0)
+    path = str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth')
+    torch.save({'state_dict': build_tiny_model().state_dict(),
+                'meta': {'dataset_meta': parse_pose_metainfo(MpiiDataset.METAINFO)}}, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def headbox_file(tmp_path_factory) -> str:
+    """An ``mpii_gt_val.mat``-like file for the 5 sample records, so MpiiPCKAccuracy can run.
+
+    MPII's head boxes are not in the sample; a square around the head_top (9) / upper_neck (8)
+    segment, as long as that segment, stands in for them. ``headboxes_src`` is (2, 2, N): corner,
+    (x, y), record, in annotation order (how MpiiDataset indexes it).
+    """
+    with open(ANNOTATIONS) as file:
+        records = json.load(file)
+    boxes = []
+    for record in records:
+        joints = np.array(record['joints'])  # (16, 2)
+        center = (joints[9] + joints[8]) / 2
+        half = np.linalg.norm(joints[9] - joints[8]) / 2
+        boxes.append(np.stack([center - half, center + half]))  # (2, 2)
+    path = str(tmp_path_factory.mktemp('headbox') / 'mpii_gt_val.mat')
+    scipy.io.savemat(path, {'headboxes_src': np.stack(boxes, axis=-1)})  # (2, 2, N)
+    return path
+
+
+def run_test_tool(*args: str) -> subprocess.CompletedProcess:
+    # one thread: keeps the run light on a shared machine, and checks that the reported thread
+    # count is the real one, not a constant
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'test.py'), *args],
+                          capture_output=True, text=True, cwd=REPO, env=env)
+
+
+def test_benchmark_numbers_are_consistent(tiny_model):
+    result = benchmark_model(tiny_model, (64, 64), batch_size=2, repeats=5, warmup=1)
+    assert result.params == sum(p.numel() for p in tiny_model.parameters())
+    assert result.input_shape == [2, 3, 64, 64] and result.batch_size == 2
+    assert result.warmup == 1 and result.repeats == 5
+    assert result.throughput_img_s > 0
+    assert 0 < result.latency_ms_p50 <= result.latency_ms_p90
+    # throughput is images over the summed batch latencies
+    assert result.throughput_img_s == pytest.approx(2 * 1000 / result.latency_ms_mean, rel=1e-6)
+    assert result.gmacs_per_image == pytest.approx(count_gmacs(tiny_model.backbone, 64, 64))
+    assert result.gmacs_per_image > 0
+    assert result.torch_threads == torch.get_num_threads()
+    assert result.device == 'cpu' and result.device_name == device_name(torch.device('cpu'))
+    assert result.peak_memory_mb >= 0 and result.process_peak_rss_mb > 0
+    assert 'ru_maxrss' in result.peak_memory_method
+    assert result.model == 'TopdownPoseEstimator / StackedHourglass / StackedHourglassHead'
+
+
+def test_gmacs_follow_the_input_size(tiny_model):
+    # every layer is a convolution over the image: four times the pixels, four times the MACs
+    small = count_gmacs(tiny_model.backbone, 64, 64)
+    assert count_gmacs(tiny_model.backbone, 128, 128) == pytest.approx(4 * small, rel=1e-6)
+
+
+def test_cpu_name_comes_from_proc_cpuinfo():
+    if not osp.isfile('/proc/cpuinfo'):
+        pytest.skip('no /proc/cpuinfo on this system')
+    with open('/proc/cpuinfo') as cpuinfo:
+        names = [line.split(':', 1)[1].strip() for line in cpuinfo
+                 if line.startswith('model name')]
+    if not names:
+        pytest.skip('/proc/cpuinfo names no CPU model here')
+    assert device_name(torch.device('cpu')) == names[0]
+
+
+def test_input_size_is_height_width_from_codec_or_shape():
+    cfg = Config(dict(codec=dict(input_size=(48, 64))))  # mmpose: (W, H)
+    assert input_size_from_config(cfg) == (64, 48)
+    assert input_size_from_config(cfg, [32, 16]) == (32, 16)
+    with pytest.raises(ValueError, match='--shape H W'):
+        input_size_from_config(Config(dict(model=dict())))
+    with pytest.raises(ValueError, match=r'\[0, 16\]'):
+        input_size_from_config(cfg, [0, 16])
+
+
+@pytest.mark.parametrize('counts, message', [((0, 5, 1), 'batch_size must be >= 1, got 0'),
+                                             ((1, 0, 1), 'repeats must be >= 1, got 0'),
+                                             ((1, 5, -1), 'warmup must be >= 0, got -1')])
+def test_bad_run_counts_are_refused(counts, message):
+    with pytest.raises(ValueError, match=message):
+        check_run_counts(*counts)
+
+
+def test_table_and_json_carry_the_numbers(tiny_model, tmp_path):
+    result = benchmark_model(tiny_model, (64, 64), batch_size=1, repeats=3, warmup=0)
+    table = format_table(result)
+    assert f'{result.params:,}' in table
+    assert f'{result.throughput_img_s:.2f} img/s' in table
+    assert f'{result.latency_ms_p90:.1f} ms' in table
+    assert result.device_name in table and result.peak_memory_method in table
+    path = tmp_path / 'sub' / 'benchmark.json'
+    write_json(result, str(path), config='c.py')
+    written = json.loads(path.read_text())
+    assert set(written) == RESULT_KEYS | {'config'}
+    assert written['params'] == result.params
+    assert written['latency_ms_p50'] == result.latency_ms_p50
+
+
+def test_tools_test_evaluates_then_benchmarks(checkpoint, headbox_file, tmp_path):
+    result = run_test_tool(
+        TINY, checkpoint, '--work-dir', str(tmp_path), '--cfg-options',
+        f'test_dataloader.dataset.headbox_file={headbox_file}', '--benchmark', '--batch-size',
+        '2', '--repeats', '3', '--warmup', '1')
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert re.search(r'\] 1/1, [\d.]+ task/s', out), out[-3000:]  # the test loop's progress bar
+    assert re.search(r'^PCK +\| \d+\.\d{4}$', out, re.M), out[-3000:]  # the metric table
+    benchmark = json.loads((tmp_path / 'benchmark.json').read_text())
+    assert RESULT_KEYS <= set(benchmark)
+    assert benchmark['checkpoint'] == checkpoint and benchmark['config'] == TINY
+    assert benchmark['input_shape'] == [2, 3, 64, 64]
+    assert benchmark['torch_threads'] == 1  # OMP_NUM_THREADS=1 in the child
+    assert benchmark['params'] == sum(p.numel() for p in build_tiny_model().parameters())
+    assert benchmark['latency_ms_p90'] >= benchmark['latency_ms_p50'] > 0
+    # the printed table shows the same run as the JSON
+    assert f'{benchmark["throughput_img_s"]:.2f} img/s' in out
+    assert re.search(r'torch threads +\| 1$', out, re.M)
+    assert f'{benchmark["params"]:,}' in out
+    assert out.index('PCK') < out.index('img/s')  # evaluation first, benchmark after
+
+
+def test_tools_test_benchmark_only_needs_no_dataset(checkpoint, tmp_path):
+    # no head-box file: an evaluation would fail, so none may run
+    result = run_test_tool(TINY, checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
+                           '--shape', '32', '48', '--repeats', '2', '--warmup', '0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not re.search(r'^PCK +\|', result.stdout, re.M)  # no metric table
+    assert 'task/s' not in result.stdout  # no test loop, so no progress bar
+    benchmark = json.loads((tmp_path / 'benchmark.json').read_text())
+    assert benchmark['input_shape'] == [1, 3, 32, 48]
+    assert benchmark['repeats'] == 2 and benchmark['warmup'] == 0
+    assert '1x3x32x48' in result.stdout
+
+
+def test_tools_test_bad_batch_size_is_one_line(checkpoint, tmp_path):
+    result = run_test_tool(TINY, checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
+                           '--batch-size', '0')
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert errors == ['error: batch_size must be >= 1, got 0'], result.stderr[-2000:]
+    assert 'Traceback' not in result.stderr
+    assert not (tmp_path / 'benchmark.json').exists()

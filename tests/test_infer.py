@@ -1,0 +1,138 @@
+"""tools/infer.py: one person's pose drawn on the image, with and without a box; clear errors."""
+import importlib.util
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import DATA, REPO
+
+TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
+IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')  # 1280x720
+INFER = osp.join(REPO, 'tools', 'infer.py')
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory) -> str:
+    """Random weights of the tiny model in mmengine's layout, with MPII's dataset meta."""
+    from mmpose.datasets import MpiiDataset
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    from mmpose.registry import MODELS
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(TINY).model)
+    path = str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'dataset_meta': parse_pose_metainfo(MpiiDataset.METAINFO)}}, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def infer_module():
+    """tools/infer.py as a module (tools/ is no package), for its helpers."""
+    spec = importlib.util.spec_from_file_location('infer_tool', INFER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_infer(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, INFER, *args], capture_output=True, text=True,
+                          cwd=REPO, env=env)
+
+
+def changed_pixels(out: str) -> np.ndarray:
+    """(N, 2) x, y of the pixels where ``out`` differs from the input image."""
+    drawn, original = mmcv.imread(out), mmcv.imread(IMAGE)
+    assert drawn.shape == original.shape  # the input's size, nothing stitched beside it
+    ys, xs = np.nonzero(np.any(drawn != original, axis=-1))
+    return np.stack([xs, ys], axis=-1)
+
+
+def test_whole_image_skeleton_is_drawn(checkpoint, tmp_path):
+    out = str(tmp_path / 'pose.png')  # lossless: unchanged pixels stay equal to the input's
+    result = run_infer(TINY, checkpoint, IMAGE, '--out', out, '--kpt-thr', '0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    drawn = re.search(r'(\d+)/16 keypoints scored >= 0 drawn', result.stdout)
+    assert drawn and int(drawn.group(1)) >= 8, result.stdout  # random weights: most score > 0
+    assert len(changed_pixels(out)) > 200  # keypoint discs and the links between them
+
+
+def test_box_crop_puts_the_skeleton_in_the_box(checkpoint, tmp_path):
+    out = str(tmp_path / 'pose.png')
+    x1, y1, x2, y2 = 900, 100, 1000, 300
+    result = run_infer(TINY, checkpoint, IMAGE, '--bbox', *map(str, (x1, y1, x2, y2)), '--out',
+                       out, '--kpt-thr', '0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    pixels = changed_pixels(out)
+    assert len(pixels) > 200
+    # the model sees the box made square (the 1:1 input) and padded by 1.25
+    # (GetBBoxCenterScale); every keypoint lies in that crop, the drawing a few pixels more.
+    # (Threshold 0, not lower: mmpose places a keypoint whose heatmap peak is <= 0 at heatmap
+    # pixel -1, outside the crop.)
+    center = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    half = 1.25 * max(x2 - x1, y2 - y1) / 2 + 8
+    assert np.all(np.abs(pixels - center) <= half), (pixels.min(0), pixels.max(0))
+
+
+def test_keypoints_below_the_threshold_are_not_drawn(checkpoint, tmp_path):
+    out = str(tmp_path / 'pose.png')
+    result = run_infer(TINY, checkpoint, IMAGE, '--out', out, '--kpt-thr', '1e9')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '0/16 keypoints' in result.stdout and 'lower it' in result.stdout
+    assert len(changed_pixels(out)) == 0
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert 'Traceback' not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1, result.stderr[-2000:]
+    return errors[0]
+
+
+def test_missing_image_is_one_line(checkpoint, tmp_path):
+    missing = str(tmp_path / 'nope.jpg')
+    line = one_error_line(run_infer(TINY, checkpoint, missing))
+    assert line == f'error: image {missing} does not exist'
+
+
+def test_bad_box_is_one_line(checkpoint, tmp_path):
+    line = one_error_line(run_infer(TINY, checkpoint, IMAGE, '--bbox', '100', '50', '40', '300',
+                                    '--out', str(tmp_path / 'pose.png')))
+    assert line.startswith('error: --bbox 100 50 40 300: needs x1 < x2')
+    assert not (tmp_path / 'pose.png').exists()
+
+
+@pytest.mark.parametrize('box, message', [((10, 10, 10, 50), 'needs x1 < x2'),
+                                          ((10, 60, 50, 20), 'needs x1 < x2 and y1 < y2'),
+                                          ((2000, 10, 2100, 50), 'outside the 1280x720 image'),
+                                          ((-50, -50, 0, 0), 'outside the 1280x720 image'),
+                                          ((0, 0, float('nan'), 5), 'finite')])
+def test_box_checks(infer_module, box, message):
+    with pytest.raises(ValueError, match=message):
+        infer_module.check_bbox(box, 1280, 720)
+
+
+def test_box_partly_outside_the_image_is_kept(infer_module):
+    # a person cut by the image border: the crop is padded, the box stays as given
+    boxes = infer_module.check_bbox((-20, 10, 100, 800), 1280, 720)
+    assert boxes.shape == (1, 4) and boxes.tolist() == [[-20, 10, 100, 800]]
+    assert infer_module.check_bbox(None, 1280, 720) is None
+
+
+def test_unreadable_image_names_the_file(infer_module, tmp_path):
+    fake = tmp_path / 'fake.jpg'
+    fake.write_text('not an image')
+    with pytest.raises(ValueError, match=r'fake\.jpg cannot be read'):
+        infer_module.read_image(str(fake))
+    assert infer_module.read_image(IMAGE).shape == (720, 1280, 3)

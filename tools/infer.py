@@ -1,0 +1,104 @@
+"""Estimate one person's pose in an image and draw the predicted skeleton.
+
+    python tools/infer.py CONFIG CHECKPOINT IMAGE [--bbox X1 Y1 X2 Y2] [--out OUT.jpg]
+                                                  [--device DEVICE] [--kpt-thr THR] [--debug]
+
+A top-down model sees one person: the crop given by --bbox (pixels, x1 y1 x2 y2), or the whole
+image without one. The model and its inference come from mmpose's API (init_model,
+inference_topdown), the drawing from the config's PoseLocalVisualizer with the checkpoint's
+dataset meta (skeleton, colours). Keypoints scored below --kpt-thr are not drawn.
+"""
+import argparse
+import math
+import os.path as osp
+from typing import Optional, Sequence
+
+import mmcv
+import numpy as np
+import torch
+
+import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
+from hourglass_plugin.cli import run_main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='pose config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('image', help='input image file')
+    parser.add_argument('--bbox', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'),
+                        help="the person's box in pixels (default: the whole image)")
+    parser.add_argument('--out', help='output image (default: <image name>_pose<ext> in the '
+                        'current directory)')
+    parser.add_argument('--device', help='torch device (default: cuda:0 if available, else cpu)')
+    parser.add_argument('--kpt-thr', type=float, default=0.3,
+                        help='draw keypoints (and links) scored at least this (default 0.3)')
+    return parser.parse_args()
+
+
+def read_image(path: str) -> np.ndarray:
+    """The image as a BGR uint8 array (H, W, 3), as mmpose's LoadImage would read it."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image {path} does not exist')
+    image = mmcv.imread(path)  # None when OpenCV cannot decode the file
+    if image is None:
+        raise ValueError(f'image {path} cannot be read: not an image format OpenCV decodes')
+    return image
+
+
+def check_bbox(bbox: Optional[Sequence[float]], width: int, height: int) -> Optional[np.ndarray]:
+    """``bbox`` as a (1, 4) xyxy array, after checking it is a box that overlaps the image."""
+    if bbox is None:
+        return None
+    x1, y1, x2, y2 = bbox
+    shown = ' '.join(f'{value:g}' for value in bbox)
+    if not all(math.isfinite(value) for value in bbox):
+        raise ValueError(f'--bbox {shown}: coordinates must be finite numbers')
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f'--bbox {shown}: needs x1 < x2 and y1 < y2 (x1 y1 x2 y2 in pixels)')
+    if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
+        raise ValueError(f'--bbox {shown}: lies outside the {width}x{height} image')
+    return np.array([bbox], dtype=np.float32)
+
+
+def default_out(image_path: str) -> str:
+    stem, ext = osp.splitext(osp.basename(image_path))
+    return f'{stem}_pose{ext}'
+
+
+def main() -> None:
+    args = parse_args()
+    for name in ('config', 'checkpoint'):
+        if not osp.isfile(getattr(args, name)):
+            raise FileNotFoundError(f'{name} {getattr(args, name)} does not exist')
+    image = read_image(args.image)  # (H, W, 3) BGR
+    height, width = image.shape[:2]
+    bboxes = check_bbox(args.bbox, width, height)
+    out = args.out or default_out(args.image)
+    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+
+    # imported here so that argument errors above come before mmpose's import time
+    from mmpose.apis import inference_topdown, init_model
+    from mmpose.registry import VISUALIZERS
+
+    model = init_model(args.config, args.checkpoint, device=device)
+    # the BGR array, not the path: the image is read once, and mmpose's pipeline expects BGR
+    sample = inference_topdown(model, image, bboxes=bboxes, bbox_format='xyxy')[0]
+
+    # the config's visualizer without its storage backends: the drawing goes to --out only
+    visualizer = VISUALIZERS.build(dict(model.cfg.visualizer, vis_backends=None))
+    visualizer.set_dataset_meta(model.dataset_meta)
+    visualizer.add_datasample(
+        'result', mmcv.bgr2rgb(image), data_sample=sample, draw_gt=False, draw_heatmap=False,
+        draw_bbox=False, show=False, out_file=out, kpt_thr=args.kpt_thr)
+
+    scores = sample.pred_instances.keypoint_scores[0]  # (K, )
+    drawn = int((scores >= args.kpt_thr).sum())
+    print(f'{out}: {width}x{height}, {drawn}/{len(scores)} keypoints scored >= {args.kpt_thr:g} '
+          f'drawn (mean score {scores.mean():.3f})')
+    if drawn == 0:
+        print('no keypoint reached --kpt-thr: lower it to draw the predictions anyway')
+
+
+if __name__ == '__main__':
+    run_main(main)
