@@ -33,3 +33,51 @@ def build(cfg: dict, **overrides):
 
 def num_params(module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+TINY = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'configs',
+                'tiny_hg2_mpii-sample-64x64.py')
+SAMPLE_ANNOTATIONS = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'mpii_sample',
+                              'annotations.json')
+
+
+def build_tiny_model():
+    """The tiny 2-stack pose model of tests/data/configs, built through mmpose's registry."""
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+    init_default_scope('mmpose')
+    return MODELS.build(Config.fromfile(TINY).model).eval()
+
+
+def save_tiny_checkpoint(path: str) -> str:
+    """Random (seeded) weights of the tiny model in mmengine's layout, with MPII's dataset meta."""
+    import torch
+    from mmpose.datasets import MpiiDataset
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    torch.manual_seed(0)
+    torch.save({'state_dict': build_tiny_model().state_dict(),
+                'meta': {'dataset_meta': parse_pose_metainfo(MpiiDataset.METAINFO)}}, path)
+    return path
+
+
+def save_sample_head_boxes(path: str) -> str:
+    """``mpii_gt_val.mat`` for the 5 real sample images (their head boxes derived from joints)."""
+    import json
+    from hourglass_plugin.datasets import head_boxes_from_joints, write_mpii_gt_mat
+    with open(SAMPLE_ANNOTATIONS) as f:
+        records = json.load(f)
+    write_mpii_gt_mat(path, records, head_boxes_from_joints(records))
+    return path
+
+
+def randomise_norms(model):
+    """Random BN statistics and affine parameters, so parity tests cover every buffer."""
+    from torch import nn
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    return model

@@ -6,27 +6,17 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-import scipy.io
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from hourglass_plugin.benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
                                         count_gmacs, device_name, format_table,
                                         input_size_from_config, write_json)
-from conftest import DATA, REPO
+from conftest import REPO
+from helpers import TINY, build_tiny_model, save_sample_head_boxes, save_tiny_checkpoint
 
-TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
-ANNOTATIONS = osp.join(DATA, 'mpii_sample', 'annotations.json')
 RESULT_KEYS = {f.name for f in BenchmarkResult.__dataclass_fields__.values()}
-
-
-def build_tiny_model() -> torch.nn.Module:
-    from mmpose.registry import MODELS
-    init_default_scope('mmpose')
-    return MODELS.build(Config.fromfile(TINY).model).eval()
 
 
 @pytest.fixture(scope='module')
@@ -36,35 +26,13 @@ def tiny_model() -> torch.nn.Module:
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory) -> str:
-    """Random weights of the tiny model in mmengine's layout, with MPII's dataset meta."""
-    from mmpose.datasets import MpiiDataset
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    torch.manual_seed(0)
-    path = str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth')
-    torch.save({'state_dict': build_tiny_model().state_dict(),
-                'meta': {'dataset_meta': parse_pose_metainfo(MpiiDataset.METAINFO)}}, path)
-    return path
+    return save_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth'))
 
 
 @pytest.fixture(scope='module')
 def headbox_file(tmp_path_factory) -> str:
-    """An ``mpii_gt_val.mat``-like file for the 5 sample records, so MpiiPCKAccuracy can run.
-
-    MPII's head boxes are not in the sample; a square around the head_top (9) / upper_neck (8)
-    segment, as long as that segment, stands in for them. ``headboxes_src`` is (2, 2, N): corner,
-    (x, y), record, in annotation order (how MpiiDataset indexes it).
-    """
-    with open(ANNOTATIONS) as file:
-        records = json.load(file)
-    boxes = []
-    for record in records:
-        joints = np.array(record['joints'])  # (16, 2)
-        center = (joints[9] + joints[8]) / 2
-        half = np.linalg.norm(joints[9] - joints[8]) / 2
-        boxes.append(np.stack([center - half, center + half]))  # (2, 2)
-    path = str(tmp_path_factory.mktemp('headbox') / 'mpii_gt_val.mat')
-    scipy.io.savemat(path, {'headboxes_src': np.stack(boxes, axis=-1)})  # (2, 2, N)
-    return path
+    """Head boxes for the 5 sample records, so MpiiPCKAccuracy can run."""
+    return save_sample_head_boxes(str(tmp_path_factory.mktemp('headbox') / 'mpii_gt_val.mat'))
 
 
 def run_test_tool(*args: str) -> subprocess.CompletedProcess:

@@ -5,26 +5,14 @@ import sys
 
 import pytest
 import torch
-from torch import nn
 
 from hourglass_plugin.conversion import convert_state_dict
 from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.models import StackedHourglass
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 from conftest import REPO
+from helpers import randomise_norms
 from reference.princeton_posenet import PoseNet
-
-
-def randomise_norms(model: nn.Module) -> nn.Module:
-    """Random BN statistics and affine parameters, so parity tests cover every buffer."""
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.2, 0.2)
-    model.eval()
-    return model
 
 
 def ours_from(state_dict, source):

@@ -15,7 +15,7 @@ from mmengine.registry import DefaultScope
 
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 from conftest import CONFIGS, REPO
-from test_convert import randomise_norms
+from helpers import randomise_norms
 
 TINY = osp.join(CONFIGS, 'cornernet',
                 'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')

@@ -9,30 +9,17 @@ import sys
 import mmcv
 import numpy as np
 import pytest
-import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from conftest import DATA, REPO
+from helpers import TINY, save_tiny_checkpoint
 
-TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
 IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')  # 1280x720
 INFER = osp.join(REPO, 'tools', 'infer.py')
 
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory) -> str:
-    """Random weights of the tiny model in mmengine's layout, with MPII's dataset meta."""
-    from mmpose.datasets import MpiiDataset
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    from mmpose.registry import MODELS
-    init_default_scope('mmpose')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(TINY).model)
-    path = str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth')
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {'dataset_meta': parse_pose_metainfo(MpiiDataset.METAINFO)}}, path)
-    return path
+    return save_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth'))
 
 
 @pytest.fixture(scope='module')

@@ -1,5 +1,4 @@
 """Pose training through mmpose's pipeline: it learns on real pictures, and runs distributed."""
-import json
 import os
 import os.path as osp
 import subprocess
@@ -9,22 +8,16 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from hourglass_plugin.datasets import head_boxes_from_joints, write_mpii_gt_mat
 from conftest import DATA, REPO
+from helpers import TINY, save_sample_head_boxes
 
-SAMPLE = osp.join(DATA, 'mpii_sample')
 OVERFIT = osp.join(DATA, 'configs', 'overfit_hg2_mpii-sample-128x128.py')
-TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
 
 
 @pytest.fixture()
 def head_box_file(tmp_path):
     """The 5 real images ship without MPII's head boxes: derive them, in the real file's layout."""
-    with open(osp.join(SAMPLE, 'annotations.json')) as f:
-        records = json.load(f)
-    path = str(tmp_path / 'mpii_gt_val.mat')
-    write_mpii_gt_mat(path, records, head_boxes_from_joints(records))
-    return path
+    return save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
 
 
 def test_overfits_the_real_mpii_images(tmp_path, head_box_file):

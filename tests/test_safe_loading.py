@@ -11,9 +11,9 @@ from mmengine.runner import Runner
 
 from hourglass_plugin.errors import CheckpointError, UnsafeCheckpointError
 from hourglass_plugin.safe_loading import load_checkpoint_safely
-from conftest import DATA, REPO
+from conftest import REPO
+from helpers import TINY
 
-TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
 
 
 class Evil:

@@ -3,8 +3,9 @@
 # pose pipeline runs offline on a 2-core CPU in minutes. Same layout as the paper (pre-activation
 # residuals, max-pool, predictions re-injected, every stack supervised), sized down: 2 stacks of
 # 128 features, order 3, 128x128 crops -> 32x32 heatmaps. Deliberate differences from the paper's
-# recipe, for a CPU budget of minutes: sigma 2 (at 32x32 a 1-px Gaussian learns far slower) and
-# Adam 1e-3 instead of RMSprop 2.5e-4.
+# recipe, for a CPU budget of minutes: sigma 2 (at 32x32 a 1-px Gaussian learns far slower),
+# Adam 2e-3 instead of RMSprop 2.5e-4, and no rotation/scale augmentation (flip only): in ~900
+# iterations the augmented run reached PCKh@0.5 27.6, this one 38.5 (see README).
 _base_ = ['./_base_/td-hm_stacked-hourglass_mpii-256x256.py']
 
 codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
@@ -20,7 +21,7 @@ model = dict(
     head=dict(num_stacks=2, decoder=codec))
 
 train_cfg = dict(max_epochs=5, val_interval=5)
-optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-3))
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),  # warm-up
     dict(type='MultiStepLR', begin=0, end=5, milestones=[4], gamma=0.2, by_epoch=True)
@@ -35,12 +36,6 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0,
-        scale_factor=(0.75, 1.25),
-        rotate_factor=30,
-        rotate_prob=0.4),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')

@@ -1,0 +1,33 @@
+"""The main job's whole flow on a small synthetic set: data, training, test table, pictures."""
+import glob
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+
+from conftest import REPO
+
+
+def test_demo_flow_writes_table_and_pictures(tmp_path):
+    work_dir, data_root = tmp_path / 'demo', tmp_path / 'synthetic'
+    command = [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--work-dir', str(work_dir),
+               '--data-root', str(data_root), '--num-train', '32', '--num-val', '16',
+               '--num-heatmap-images', '2', '--cfg-options', 'train_cfg.max_epochs=1',
+               'train_cfg.val_interval=1']
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for row in ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'):
+        assert f'\n{row} ' in out, row
+    summary = json.load(open(work_dir / 'demo_summary.json'))
+    assert 0.0 <= summary['pckh_0_5'] <= 100.0
+    curves = cv2.imread(str(work_dir / 'loss_curves.png'))
+    assert curves is not None and curves.std() > 0
+    heatmaps = sorted(glob.glob(str(work_dir / 'heatmaps_*.png')))
+    assert len(heatmaps) == 2
+    picture = cv2.imread(heatmaps[0])
+    assert picture.shape[1] == 17 * 96  # the crop + 16 joints per row
+    skeletons = glob.glob(str(work_dir / '*' / 'predicted_skeletons' / '*.jpg'))
+    assert len(skeletons) == 16  # one picture per test image
