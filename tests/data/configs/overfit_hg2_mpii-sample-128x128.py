@@ -27,10 +27,12 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=300, val_interval=100000)
+# epochs of one batch (5 images); not IterBasedTrainLoop, whose infinite loader sleeps 2 s at
+# every epoch boundary
+train_cfg = dict(max_epochs=300, val_interval=100000)
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3))
 default_hooks = dict(
-    checkpoint=dict(interval=100000, by_epoch=False), logger=dict(interval=50))
+    checkpoint=dict(interval=100000), logger=dict(interval=50))
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(
     _delete_=True,
