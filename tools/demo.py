@@ -39,6 +39,14 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def options_dict(options: list) -> dict:
+    """``['k=v', ...]`` parsed as ``--cfg-options`` is by mmengine's DictAction."""
+    from mmengine.config import DictAction
+    namespace = argparse.Namespace()
+    DictAction(option_strings=[], dest='options')(None, namespace, options)
+    return getattr(namespace, 'options', {})
+
+
 def step(message: str) -> None:
     print(f'\n=== {message}', flush=True)
 
@@ -79,6 +87,7 @@ def test(args: argparse.Namespace, checkpoint: str) -> dict:
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(options_dict(args.cfg_options))  # test the model that was trained
     cfg.merge_from_dict({
         'test_dataloader.dataset.data_root': f'{args.data_root}/',
         'test_dataloader.dataset.headbox_file':
@@ -107,7 +116,8 @@ def draw_heatmaps(args: argparse.Namespace, checkpoint: str, out_dir: str) -> li
     from mmpose.apis import init_model
     from mmpose.registry import DATASETS
     from hourglass_plugin.visualization import draw_stack_heatmaps
-    model = init_model(args.config, checkpoint, device='cpu')
+    model = init_model(args.config, checkpoint, device='cpu',
+                       cfg_options=options_dict(args.cfg_options) or None)
     dataset_cfg = model.cfg.test_dataloader.dataset
     dataset_cfg.update(data_root=f'{args.data_root}/', headbox_file=None, test_mode=True)
     dataset = DATASETS.build(dataset_cfg)
