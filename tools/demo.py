@@ -61,17 +61,22 @@ def make_data(args: argparse.Namespace) -> None:
           f'{args.data_root}')
 
 
+def data_options(args: argparse.Namespace) -> list:
+    """``--cfg-options`` that point every split at ``--data-root``, then the user's own."""
+    root = f'{args.data_root}/'
+    roots = [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
+    head_boxes = [f'{split}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
+                  for split in ('val', 'test')]
+    return roots + head_boxes + list(args.cfg_options)
+
+
 def train(args: argparse.Namespace) -> None:
     command = [sys.executable, osp.join(REPO, 'tools', 'train.py'), args.config,
                '--work-dir', args.work_dir]
     if osp.isfile(osp.join(args.work_dir, 'last_checkpoint')):
         command.append('--resume')  # a crashed or interrupted demo continues where it stopped
         print('resuming from the last checkpoint in', args.work_dir)
-    options = [f'train_dataloader.dataset.data_root={args.data_root}/',
-               f'val_dataloader.dataset.data_root={args.data_root}/',
-               f'val_dataloader.dataset.headbox_file={args.data_root}/annotations/'
-               'mpii_gt_val.mat', *args.cfg_options]
-    command += ['--cfg-options', *options]
+    command += ['--cfg-options', *data_options(args)]
     subprocess.run(command, check=True)
 
 
@@ -87,11 +92,8 @@ def test(args: argparse.Namespace, checkpoint: str) -> dict:
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(options_dict(args.cfg_options))  # test the model that was trained
+    cfg.merge_from_dict(options_dict(data_options(args)))  # test the model that was trained
     cfg.merge_from_dict({
-        'test_dataloader.dataset.data_root': f'{args.data_root}/',
-        'test_dataloader.dataset.headbox_file':
-        f'{args.data_root}/annotations/mpii_gt_val.mat',
         'default_hooks.visualization':
         dict(type='PoseVisualizationHook', enable=True, out_dir='predicted_skeletons'),
     })
@@ -117,10 +119,8 @@ def draw_heatmaps(args: argparse.Namespace, checkpoint: str, out_dir: str) -> li
     from mmpose.registry import DATASETS
     from hourglass_plugin.visualization import draw_stack_heatmaps
     model = init_model(args.config, checkpoint, device='cpu',
-                       cfg_options=options_dict(args.cfg_options) or None)
-    dataset_cfg = model.cfg.test_dataloader.dataset
-    dataset_cfg.update(data_root=f'{args.data_root}/', headbox_file=None, test_mode=True)
-    dataset = DATASETS.build(dataset_cfg)
+                       cfg_options=options_dict(data_options(args)))
+    dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
     names = [model.dataset_meta['keypoint_id2name'][i]
              for i in range(model.dataset_meta['num_keypoints'])]
     mean = model.data_preprocessor.mean.view(-1).numpy()
