@@ -6,7 +6,8 @@
 # recipe, for a CPU budget of minutes: sigma 2 (at 32x32 a 1-px Gaussian learns far slower),
 # Adam 2e-3 instead of RMSprop 2.5e-4, no rotation/scale augmentation (flip only), and the stem's
 # max-pool before its first residual (that residual then runs at 32x32, not 64x64: 0.49 s instead
-# of 0.65 s per iteration, so 7 epochs fit the budget). See README for the measured runs.
+# of 0.65 s per iteration in the training logs of tools/demo.py, so 7 epochs fit the budget). See
+# README for the measured runs.
 _base_ = ['./_base_/td-hm_stacked-hourglass_mpii-256x256.py']
 
 codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)

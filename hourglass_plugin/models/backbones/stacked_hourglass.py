@@ -58,9 +58,9 @@ class StackedHourglass(BaseModule):
         act_cfg (dict): Activation config, passed everywhere too.
         conv_bias (bool | str): ``True``: every conv has a bias (pose-hg-train); ``'auto'``: none
             before a norm (mmcv's ``ConvModule`` rule, as in mmdet).
-        channels_last (bool): Run on channels-last (NHWC) activations. Same function, faster on
-            CPU (oneDNN runs 1x1 convs about 3x faster in NHWC; a training step of the demo
-            model took 0.65 s instead of 0.85 s here).
+        channels_last (bool): Run on channels-last (NHWC) activations. Same function
+            (``tests/test_backbone.py``), faster on CPU, where oneDNN's 1x1 convs are much faster
+            in NHWC (the performance issue's measurement on this kind of machine).
         init_cfg (dict | list[dict], optional): mmengine initialisation config.
 
     Shape:
