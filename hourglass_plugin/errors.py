@@ -11,3 +11,11 @@ class CheckpointError(HourglassPluginError):
 
 class UnsafeCheckpointError(CheckpointError):
     """A checkpoint whose pickle names a global that could run code; nothing was executed."""
+
+
+class ConfigError(HourglassPluginError, ValueError):
+    """A config whose parts do not fit together (names the config key and its value)."""
+
+
+class DatasetError(HourglassPluginError, ValueError):
+    """An annotation file, record or image that cannot be used (names the file and record)."""
