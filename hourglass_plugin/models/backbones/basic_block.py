@@ -7,6 +7,10 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mmpose.utils.typing import ConfigType
+from .checkpointing import checkpointed, needs_checkpoint
+
+# mmcv's ConvModule rule: these activations take no ``inplace`` argument
+_NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
 
 
 class BasicBlock(BaseModule):
@@ -21,6 +25,7 @@ class BasicBlock(BaseModule):
         norm_cfg (dict): Norm layer config.
         act_cfg (dict): Activation config.
         conv_bias (bool | str): Conv biases; ``'auto'`` (none before a norm) as in mmdet.
+        with_cp (bool): Activation checkpointing (see :class:`Residual`).
 
     Shape:
         x: (B, in_channels, H, W) -> (B, out_channels, ceil(H / stride), ceil(W / stride))
@@ -32,8 +37,10 @@ class BasicBlock(BaseModule):
                  stride: int = 1,
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
-                 conv_bias: Union[bool, str] = 'auto') -> None:
+                 conv_bias: Union[bool, str] = 'auto',
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         common = dict(norm_cfg=norm_cfg, bias=conv_bias)
         self.conv1 = ConvModule(
             in_channels, out_channels, 3, stride=stride, padding=1, act_cfg=act_cfg, **common)
@@ -43,7 +50,17 @@ class BasicBlock(BaseModule):
                 in_channels, out_channels, 1, stride=stride, act_cfg=None, **common)
         else:
             self.skip = nn.Identity()
+        act_cfg = dict(act_cfg)
+        if act_cfg['type'] not in _NO_INPLACE:
+            act_cfg.setdefault('inplace', True)  # as ConvModule's own activations
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.conv2(self.conv1(x)) + self.skip(x))
+        if needs_checkpoint(self.with_cp):
+            return checkpointed(self, self._forward, x)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(self.conv1(x))
+        out += self.skip(x)  # in place: the norm's output is not kept for backward
+        return self.act(out)

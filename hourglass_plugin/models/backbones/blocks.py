@@ -26,13 +26,15 @@ def make_blocks(block: str,
                 act_cfg: ConfigType,
                 conv_bias: Union[bool, str],
                 stride: int = 1,
-                change_first: bool = True) -> nn.Sequential:
+                change_first: bool = True,
+                with_cp: bool = False) -> nn.Sequential:
     """``num_blocks`` residual units from ``in_channels`` to ``out_channels``.
 
     Args:
         change_first (bool): Change width (and apply ``stride``) in the first unit, as on the way
             down an hourglass; otherwise in the last one, as on the way up (mmdet's
             ``downsample_first=False``).
+        with_cp (bool): Checkpoint every unit (activation checkpointing).
 
     Shape:
         (B, in_channels, H, W) -> (B, out_channels, ceil(H / stride), ceil(W / stride))
@@ -40,7 +42,7 @@ def make_blocks(block: str,
     if num_blocks < 1:
         raise ValueError(f'num_blocks must be >= 1, got {num_blocks}')
     cls = get_block(block)
-    common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias)
+    common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias, with_cp=with_cp)
     widths = [in_channels] + [out_channels] * num_blocks if change_first else \
         [in_channels] * num_blocks + [out_channels]
     changing = 0 if change_first else num_blocks - 1

@@ -23,15 +23,18 @@ class FeatureMerge(BaseModule):
                  block: str,
                  norm_cfg: ConfigType,
                  act_cfg: ConfigType,
-                 conv_bias: Union[bool, str]) -> None:
+                 conv_bias: Union[bool, str],
+                 with_cp: bool = False) -> None:
         super().__init__()
         common = dict(norm_cfg=norm_cfg, act_cfg=None, bias=conv_bias)
         self.inter = ConvModule(in_channels, in_channels, 1, **common)
         self.features = ConvModule(feat_channels, in_channels, 1, **common)
         self.act = build_activation_layer(act_cfg)
         self.blocks = make_blocks(block, num_blocks, in_channels, in_channels, norm_cfg=norm_cfg,
-                                  act_cfg=act_cfg, conv_bias=conv_bias)
+                                  act_cfg=act_cfg, conv_bias=conv_bias, with_cp=with_cp)
 
     def forward(self, x: torch.Tensor, features: torch.Tensor,
                 predictions: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.blocks(self.act(self.inter(x) + self.features(features)))
+        merged = self.inter(x)
+        merged += self.features(features)  # in place: the norm's output is not kept for backward
+        return self.blocks(self.act(merged))

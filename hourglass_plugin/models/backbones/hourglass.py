@@ -27,6 +27,7 @@ class Hourglass(BaseModule):
             last entry is the number of units at the lowest level.
         block (str): ``'Residual'`` (paper) or ``'BasicBlock'`` (CornerNet).
         downsample (str): ``'max_pool'`` or ``'strided_conv'``.
+        with_cp (bool): Checkpoint every residual unit (activation checkpointing).
 
     Shape:
         x: (B, stage_channels[0], H, W) -> same shape
@@ -39,7 +40,8 @@ class Hourglass(BaseModule):
                  downsample: str,
                  norm_cfg: ConfigType,
                  act_cfg: ConfigType,
-                 conv_bias: Union[bool, str]) -> None:
+                 conv_bias: Union[bool, str],
+                 with_cp: bool = False) -> None:
         super().__init__()
         if downsample not in DOWNSAMPLES:
             raise ValueError(f'downsample={downsample!r}; choose one of {DOWNSAMPLES}')
@@ -49,7 +51,8 @@ class Hourglass(BaseModule):
                              f'{list(stage_blocks)}')
         cur, low = stage_channels[:2]
         n_cur = stage_blocks[0]
-        common = dict(block=block, norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias)
+        common = dict(block=block, norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias,
+                      with_cp=with_cp)
         strided = downsample == 'strided_conv'
         self.up1 = make_blocks(num_blocks=n_cur, in_channels=cur, out_channels=cur, **common)
         self.down = nn.Identity() if strided else nn.MaxPool2d(2, 2)
@@ -69,5 +72,29 @@ class Hourglass(BaseModule):
         up1 = self.up1(x)  # (B, C, H, W)
         low1 = self.low1(self.down(x))  # (B, C', H/2, W/2)
         low3 = self.low3(self.low2(low1))  # (B, C, H/2, W/2)
-        up2 = F.interpolate(low3, size=up1.shape[-2:], mode='nearest')  # (B, C, H, W)
-        return up1 + up2
+        return add_upsampled(up1, low3)  # up1 + nearest-upsampled low3: (B, C, H, W)
+
+
+def add_upsampled(up1: torch.Tensor, low3: torch.Tensor) -> torch.Tensor:
+    """``up1 + F.interpolate(low3, size=up1.shape[-2:], mode='nearest')``.
+
+    Where ``up1`` is exactly twice ``low3``'s size (always with max-pool downsampling), the
+    upsampled map is never written: ``low3`` is broadcast over 2x2 views of ``up1`` (one pass
+    instead of three, and one full-resolution tensor fewer; autograd's sum over the broadcast is
+    the nearest upsampling's backward). Odd sizes (strided convs, e.g. 511) take
+    ``F.interpolate``. The result keeps ``up1``'s memory format.
+
+    Shape:
+        up1: (B, C, H, W), low3: (B, C, h, w) -> (B, C, H, W)
+    """
+    b, c, h, w = low3.shape
+    if up1.shape[-2:] != (2 * h, 2 * w):
+        return up1 + F.interpolate(low3, size=up1.shape[-2:], mode='nearest')
+    out = up1.view(b, c, h, 2, w, 2) + low3.view(b, c, h, 1, w, 1)  # (B, C, h, 2, w, 2)
+    return out.view(up1.shape) if _viewable(out) else out.reshape(up1.shape)
+
+
+def _viewable(t: torch.Tensor) -> bool:
+    """Whether (B, C, h, 2, w, 2) merges back to (B, C, H, W) without a copy."""
+    s = t.stride()
+    return s[2] == 2 * s[3] and s[4] == 2 * s[5]

@@ -22,4 +22,7 @@ class PredictionMerge(BaseModule):
 
     def forward(self, x: torch.Tensor, features: torch.Tensor,
                 predictions: torch.Tensor) -> torch.Tensor:
-        return x + self.features(features) + self.predictions(predictions)
+        merged = self.features(features)  # a fresh conv output: summed into in place
+        merged += self.predictions(predictions)
+        merged += x
+        return merged

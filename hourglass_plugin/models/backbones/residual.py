@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from mmpose.utils.typing import ConfigType
+from .checkpointing import checkpointed, needs_checkpoint
 
 # Pre-activation: normalise and activate, then convolve (He et al. 2016 "Identity Mappings").
 PRE_ACTIVATION = ('norm', 'act', 'conv')
@@ -25,6 +26,8 @@ class Residual(BaseModule):
         norm_cfg (dict): Norm layer config, e.g. ``dict(type='BN')``.
         act_cfg (dict): Activation config, e.g. ``dict(type='ReLU')``.
         conv_bias (bool | str): Conv biases; ``True`` as in pose-hg-train, ``'auto'`` for mmcv's rule.
+        with_cp (bool): Activation checkpointing: keep only the input for backward and recompute
+            the rest there (BatchNorm running statistics are updated once, as without it).
 
     Shape:
         x: (B, in_channels, H, W) -> (B, out_channels, H / stride, W / stride)
@@ -36,8 +39,10 @@ class Residual(BaseModule):
                  stride: int = 1,
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: ConfigType = dict(type='ReLU'),
-                 conv_bias: Union[bool, str] = True) -> None:
+                 conv_bias: Union[bool, str] = True,
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         mid_channels = out_channels // 2
         common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg, bias=conv_bias, order=PRE_ACTIVATION)
         self.conv1 = ConvModule(in_channels, mid_channels, 1, **common)
@@ -51,4 +56,11 @@ class Residual(BaseModule):
             self.skip = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv3(self.conv2(self.conv1(x))) + self.skip(x)
+        if needs_checkpoint(self.with_cp):
+            return checkpointed(self, self._forward, x)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv3(self.conv2(self.conv1(x)))
+        out += self.skip(x)  # in place: conv3's output is not kept for backward
+        return out

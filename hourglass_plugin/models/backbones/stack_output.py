@@ -31,9 +31,10 @@ class StackOutput(BaseModule):
                  block: str,
                  norm_cfg: ConfigType,
                  act_cfg: ConfigType,
-                 conv_bias: Union[bool, str]) -> None:
+                 conv_bias: Union[bool, str],
+                 with_cp: bool = False) -> None:
         super().__init__()
-        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias)
+        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias, with_cp=with_cp)
         self.blocks = make_blocks(block, num_blocks, in_channels, in_channels, **common) \
             if num_blocks else nn.Identity()
         self.conv = ConvModule(

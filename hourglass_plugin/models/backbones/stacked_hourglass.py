@@ -8,6 +8,7 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType, OptMultiConfig
 from .blocks import get_block
+from .checkpointing import checkpointed, cp_mode, needs_checkpoint
 from .feature_merge import FeatureMerge
 from .hourglass import DOWNSAMPLES, Hourglass
 from .prediction_merge import PredictionMerge
@@ -58,9 +59,15 @@ class StackedHourglass(BaseModule):
         act_cfg (dict): Activation config, passed everywhere too.
         conv_bias (bool | str): ``True``: every conv has a bias (pose-hg-train); ``'auto'``: none
             before a norm (mmcv's ``ConvModule`` rule, as in mmdet).
-        channels_last (bool): Run on channels-last (NHWC) activations. Same function
+        channels_last (bool): Run on channels-last (NHWC) activations, with the conv weights
+            stored channels-last too (no per-call weight reorder). Same function
             (``tests/test_backbone.py``), faster on CPU, where oneDNN's 1x1 convs are much faster
             in NHWC (the performance issue's measurement on this kind of machine).
+        with_cp (bool | str): Activation checkpointing (OpenMMLab's ``with_cp``): ``True`` or
+            ``'block'`` keeps only each residual unit's input for backward, ``'hourglass'`` only
+            each hourglass's; the rest is recomputed during backward. Same outputs, gradients
+            and BatchNorm statistics as without it, much less activation memory for about one
+            more forward's time (``tools/benchmark.py``).
         init_cfg (dict | list[dict], optional): mmengine initialisation config.
 
     Shape:
@@ -86,6 +93,7 @@ class StackedHourglass(BaseModule):
                  act_cfg: ConfigType = dict(type='ReLU'),
                  conv_bias: Union[bool, str] = True,
                  channels_last: bool = False,
+                 with_cp: Union[bool, str] = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         stem = dict(conv_channels=64, block_channels=(128, 128, 256), downsample_before=1) \
@@ -98,13 +106,19 @@ class StackedHourglass(BaseModule):
         self.num_keypoints = num_keypoints
         self.feat_channels = feat_channels
         self.channels_last = channels_last
-        common = dict(block=block, norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias)
+        self.with_cp = with_cp
+        self.cp_mode = cp_mode(with_cp)
+        common = dict(block=block, norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias,
+                      with_cp=self.cp_mode == 'block')
         with warnings.catch_warnings():
             # pose-hg-train puts a bias on every conv, also before a norm; mmcv warns each time
             warnings.filterwarnings('ignore', message='Unnecessary conv bias')
             self._build(num_stacks, stage_channels, stage_blocks, downsample, stem,
                         feat_channels, out_blocks, out_kernel_size, num_keypoints, merge,
                         merge_blocks, in_channels, conv_bias, common)
+        if channels_last:
+            # 4-D weights only; load_state_dict copies into them and keeps the format
+            self.to(memory_format=torch.channels_last)
 
     def _build(self, num_stacks, stage_channels, stage_blocks, downsample, stem, feat_channels,
                out_blocks, out_kernel_size, num_keypoints, merge, merge_blocks, in_channels,
@@ -188,8 +202,11 @@ class StackedHourglass(BaseModule):
             x = x.contiguous(memory_format=torch.channels_last)  # every conv follows the input
         x = self.stem(x)  # (B, C, H/4, W/4)
         outs = []
+        per_hourglass = needs_checkpoint(self.cp_mode == 'hourglass')
         for i in range(self.num_stacks):
-            features, predictions = self.stack_outputs[i](self.hourglasses[i](x))
+            hourglass = self.hourglasses[i]
+            x_hg = checkpointed(hourglass, hourglass, x) if per_hourglass else hourglass(x)
+            features, predictions = self.stack_outputs[i](x_hg)
             outs.append(features if predictions is None else predictions)  # (B, K or F, H/4, W/4)
             if i < self.num_stacks - 1:
                 x = self.merges[i](x, features, predictions)  # (B, C, H/4, W/4)

@@ -41,7 +41,8 @@ class Stem(BaseModule):
                  block: str,
                  norm_cfg: ConfigType,
                  act_cfg: ConfigType,
-                 conv_bias: Union[bool, str]) -> None:
+                 conv_bias: Union[bool, str],
+                 with_cp: bool = False) -> None:
         super().__init__()
         if not 0 <= downsample_before < len(block_channels):
             raise ValueError(f'stem downsample_before={downsample_before} must index '
@@ -61,7 +62,7 @@ class Stem(BaseModule):
                     stride = 2
             layers.append(
                 cls(cin, cout, stride=stride, norm_cfg=norm_cfg, act_cfg=act_cfg,
-                    conv_bias=conv_bias))
+                    conv_bias=conv_bias, with_cp=with_cp))
         self.layers = nn.Sequential(*layers)
         self.out_channels = block_channels[-1]
 
