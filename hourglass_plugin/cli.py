@@ -24,9 +24,26 @@ def run_main(main: Callable[[], None]) -> None:
     except USER_ERRORS as error:
         if debug:
             raise
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f'error: {message}\n(run again with --debug for the traceback)', file=sys.stderr)
+        print(f'error: {user_message(error)}\n(run again with --debug for the traceback)',
+              file=sys.stderr)
         sys.exit(1)
+
+
+def user_message(error: BaseException) -> str:
+    """The message of a user error, without what was wrapped around it on the way.
+
+    A KeyError's message is its argument (``str()`` would quote it); mmengine's unknown-type
+    KeyError gets the close registered names; an error raised in a DataLoader worker, which
+    torch re-raises with the worker's traceback inside the message, is reduced to its last line.
+    """
+    message = str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+    if 'Original Traceback' in message:
+        last = message.strip().splitlines()[-1]  # 'package.module.ErrorClass: message'
+        message = last.split(': ', 1)[1] if ': ' in last else last
+    if isinstance(error, KeyError):
+        from .registry import explain_unknown_type
+        message = explain_unknown_type(message) or message
+    return message
 
 
 def set_work_dir(cfg: ConfigDict, work_dir: str, config_path: str) -> None:

@@ -24,6 +24,7 @@ import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin.benchmark import (benchmark_model, check_run_counts, format_table,
                                         input_size_from_config, write_json)
 from hourglass_plugin.cli import run_main, set_work_dir
+from hourglass_plugin.preflight import check_before_run
 from hourglass_plugin.progress_bar_hook import TestProgressBarHook
 
 
@@ -99,6 +100,9 @@ def main() -> None:
     if benchmark:
         input_size = input_size_from_config(cfg, args.shape)
         check_run_counts(args.batch_size, args.repeats, args.warmup)
+    # model, checkpoint (strictly: it must fit the model) and test data, before anything is
+    # written; the Runner's own load is then known to fit
+    check_before_run(cfg, 'model' if args.benchmark_only else 'test')
     runner = Runner.from_cfg(cfg)
     if args.benchmark_only:
         # what runner.test() does before its loop: hooks that set up on before_run (EMA, ...)

@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin.cli import run_main, set_work_dir
+from hourglass_plugin.preflight import check_before_run
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +58,8 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    # model, load_from (strictly: it must fit the model) and data, before anything is written
+    check_before_run(cfg, 'train')
     runner = Runner.from_cfg(cfg)
     runner.train()
 

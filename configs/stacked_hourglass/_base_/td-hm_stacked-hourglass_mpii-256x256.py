@@ -55,7 +55,7 @@ model = dict(
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
 # data: mmpose's MPII files under data/mpii (see README)
-dataset_type = 'MpiiDataset'
+dataset_type = 'CheckedMpiiDataset'  # mmpose's MpiiDataset, its files checked when built
 data_mode = 'topdown'
 data_root = 'data/mpii/'
 

@@ -41,7 +41,7 @@ val_dataloader = dict(
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='MpiiDataset',
+        type='CheckedMpiiDataset',
         data_root='tests/data/mpii_sample/',
         data_mode='topdown',
         ann_file='annotations.json',
