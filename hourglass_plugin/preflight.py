@@ -43,7 +43,7 @@ def check_before_run(cfg: Config, phase: str) -> None:
             and checkpoint only, e.g. a benchmark).
     """
     init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model = _build(cfg, 'model', MODELS, cfg.model)
+    model = build_model(cfg)
     check_model(model, cfg)
     if cfg.get('load_from'):
         check_checkpoint(model, cfg.load_from)
@@ -53,6 +53,53 @@ def check_before_run(cfg: Config, phase: str) -> None:
         if not loader or (split == 'val' and not (cfg.get('val_cfg') and cfg.get(evaluator))):
             continue  # the Runner runs no such loop
         check_dataset(cfg, split, evaluator)
+
+
+#: The TypeErrors of a constructor called with the wrong arguments (not those of a bug inside).
+_BAD_ARGUMENTS = re.compile(r"unexpected keyword argument '(\w+)'|missing \d+ required "
+                            r'(?:positional|keyword-only) argument')
+#: The parts of a model config that are built on their own, to tell which one is wrong.
+_MODEL_PARTS = ('backbone', 'neck', 'head', 'bbox_head', 'data_preprocessor')
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """``cfg.model`` built; an argument a part refuses (its ValueError, or a TypeError for an
+    unknown or missing argument) is a ConfigError naming the part: ``model.backbone
+    (StackedHourglass): stage_channels needs ...``."""
+    try:
+        return _build(cfg, 'model', MODELS, cfg.model)
+    except (ValueError, TypeError) as error:
+        if isinstance(error, ConfigError) or (isinstance(error, TypeError)
+                                              and not _BAD_ARGUMENTS.search(str(error))):
+            raise
+        where, type_name, error = _failing_part(cfg.model, error)
+        raise ConfigError(f'{where} ({type_name}): {error}{_argument_hint(type_name, error)}'
+                          ) from error
+
+
+def _failing_part(model_cfg: Any, error: Exception) -> Tuple[str, str, Exception]:
+    """(config key, type, error) of the first part of ``model_cfg`` that fails alone."""
+    for part in _MODEL_PARTS:
+        part_cfg = model_cfg.get(part)
+        if isinstance(part_cfg, dict) and isinstance(part_cfg.get('type'), str):
+            try:
+                MODELS.build(part_cfg)
+            except (ValueError, TypeError) as part_error:
+                return f'model.{part}', part_cfg['type'], part_error
+    return 'model', model_cfg.get('type'), error
+
+
+def _argument_hint(type_name: str, error: Exception) -> str:
+    """'; did you mean ...' for an unexpected keyword close to one the type takes."""
+    import difflib
+    import inspect
+    match = _BAD_ARGUMENTS.search(str(error))
+    module_cls = _lookup(MODELS, type_name) if isinstance(type_name, str) else None
+    if not match or not match.group(1) or module_cls is None:
+        return ''
+    arguments = list(inspect.signature(module_cls).parameters)
+    close = difflib.get_close_matches(match.group(1), arguments)
+    return f"; did you mean '{close[0]}'?" if close else ''
 
 
 def _build(cfg: Config, key: str, registry, item_cfg: Any) -> Any:

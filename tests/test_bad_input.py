@@ -215,6 +215,20 @@ def test_image_corrupt_inside_named_when_loaded(sample):
         dataset[2]
 
 
+def test_image_corrupt_inside_named_in_one_line_from_a_worker(sample, tmp_path, run_tool_here,
+                                                            one_thread):
+    """Raised in a DataLoader worker, which torch re-raises with the worker's traceback in the
+    message: the tool still prints the one line."""
+    path = osp.join(sample, 'images', RECORD2_IMAGE)
+    with open(path, 'wb') as f:
+        f.write(b'\xff\xd8\xff\xe0\x00\x10JFIF\x00' + bytes(2000) + b'\xff\xd9')
+    message = user_error(run_tool_here(
+        'train.py', TINY, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={sample}/', 'train_dataloader.num_workers=1'))
+    assert re.fullmatch(f'error: image {re.escape(path)} \\(sample \\d of .*\\) cannot be '
+                        'decoded: .*', message), message
+
+
 def test_missing_head_box_file_named_at_build(sample):
     missing = osp.join(sample, 'mpii_gt_val.mat')
     with pytest.raises(FileNotFoundError, match=f'head-box file {re.escape(missing)} does not'):
@@ -239,8 +253,9 @@ def test_tools_test_names_missing_head_box_file_before_testing(tmp_path, run_too
     checkpoint = save_tiny_checkpoint(str(tmp_path / 'tiny.pth'))
     missing = str(tmp_path / 'no' / 'mpii_gt_val.mat')
     work_dir = tmp_path / 'work'
-    message = user_error(run_tool_here('test.py', TINY, checkpoint, '--work-dir', str(work_dir),
-                                  '--cfg-options', f'test_dataloader.dataset.headbox_file={missing}'))
+    message = user_error(run_tool_here(
+        'test.py', TINY, checkpoint, '--work-dir', str(work_dir), '--cfg-options',
+        f'test_dataloader.dataset.headbox_file={missing}'))
     assert f'head-box file {missing} does not exist' in message
     assert not work_dir.exists()  # refused before the Runner (and its logs) started
 
@@ -324,11 +339,25 @@ def test_unknown_type_says_what_is_close():
         "mmpose::transform registry; did you mean 'TopdownAffine'")
 
 
-def test_tools_train_refuses_inconsistent_backbone(tmp_path, run_tool_here):
+@pytest.mark.parametrize('option, expected', [
+    ('model.backbone.stage_channels=[32,32]', 'model.backbone (StackedHourglass): stage_channels '
+     'needs order + 1 = 3 values (one per level), got 2: [32, 32]'),
+    ('model.backbone.order=3', 'model.backbone (StackedHourglass): stage_channels needs order + 1 '
+     '= 4 values (one per level), got 3: [32, 32, 32]'),
+    ('model.backbone.stage_blocks=[1,0,1]', 'model.backbone (StackedHourglass): stage_blocks must '
+     'hold positive ints, got [1, 0, 1]'),
+    ('model.backbone.stem.block_channels=[32,32,16]', 'model.backbone (StackedHourglass): stem '
+     'block_channels[-1]=16 must equal stage_channels[0]=32'),
+    ('model.backbone.num_stack=3', "model.backbone (StackedHourglass): StackedHourglass.__init__() "
+     "got an unexpected keyword argument 'num_stack'; did you mean 'num_stacks'?"),
+    ('model.backbone.downsample=avg_pool', "model.backbone (StackedHourglass): downsample="
+     "'avg_pool'; choose one of"),
+])
+def test_tools_train_refuses_inconsistent_backbone(tmp_path, run_tool_here, option, expected):
     work_dir = tmp_path / 'work'
-    message = user_error(run_tool_here('train.py', TINY, '--work-dir', str(work_dir), '--cfg-options',
-                                  'model.backbone.stage_channels=[32,32]'))
-    assert 'stage_channels needs order + 1 = 3 values (one per level), got 2: [32, 32]' in message
+    message = user_error(run_tool_here('train.py', TINY, '--work-dir', str(work_dir),
+                                       '--cfg-options', option))
+    assert message.startswith(f'error: {expected}'), message
     assert not work_dir.exists()
 
 
