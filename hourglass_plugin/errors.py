@@ -19,3 +19,7 @@ class ConfigError(HourglassPluginError, ValueError):
 
 class DatasetError(HourglassPluginError, ValueError):
     """An annotation file, record or image that cannot be used (names the file and record)."""
+
+
+class NonFiniteLossError(HourglassPluginError):
+    """Training produced a NaN or infinite loss (or weights); names the last good checkpoint."""

@@ -2,6 +2,8 @@
 # CornerNet's Hourglass-104 (same layout and 187,700,352 parameters as mmdet's HourglassNet).
 _base_ = 'mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py'
 custom_imports = dict(imports=['hourglass_plugin'], allow_failed_imports=False)
+# stop at the first NaN/inf loss, naming the last good checkpoint (mmdet sets no custom_hooks)
+custom_hooks = [dict(type='StopOnNonFiniteLossHook')]
 
 model = dict(
     backbone=dict(

@@ -15,6 +15,8 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=6)
 default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
+# mmpose's SyncBuffersHook, plus a stop at the first NaN/inf loss naming the last good checkpoint
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='StopOnNonFiniteLossHook')]
 
 # codec: 256x256 input -> 64x64 heatmaps; MSRA decode with the quarter-offset refinement
 codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=1)
