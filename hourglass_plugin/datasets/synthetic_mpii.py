@@ -62,7 +62,7 @@ NUM_JOINTS = 16
  R_ELBOW, R_SHOULDER, L_SHOULDER, L_ELBOW, L_WRIST) = range(NUM_JOINTS)
 
 #: Bumped whenever the pictures or the annotations change, so old output is not reused.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 META_FILE = 'synthetic_meta.json'
 TRAIN_ANN = osp.join('annotations', 'mpii_train.json')
 VAL_ANN = osp.join('annotations', 'mpii_val.json')
@@ -81,6 +81,8 @@ _UPPER_ARM, _FOREARM, _THIGH, _SHIN = 0.165, 0.150, 0.245, 0.240
 # Drawn widths, in the same unit.
 _UPPER_ARM_W, _FOREARM_W, _THIGH_W, _SHIN_W, _NECK_W = 0.055, 0.045, 0.08, 0.06, 0.05
 _HEAD_HALF_W, _HAND_R, _FOOT_LEN, _FOOT_W = 0.052, 0.028, 0.06, 0.045
+# Width of the darker contour around limbs and torso, and how dark it is.
+_CONTOUR_W, _CONTOUR_SHADE = 0.008, 0.55
 
 # Skin tones (RGB), from light to dark.
 _SKIN_RGB = ((255, 224, 196), (241, 194, 150), (224, 172, 105), (198, 134, 66),
@@ -326,10 +328,21 @@ def _draw_figure(canvas: np.ndarray, figure: _Figure, solid: Optional[Colour] = 
     def colour(part: str) -> Colour:
         return solid if solid is not None else figure.colours[part]
 
+    contour = max(1.0, _CONTOUR_W * size)
+
+    def contour_colour(part: str) -> Colour:
+        return solid if solid is not None else _shade(figure.colours[part], _CONTOUR_SHADE)
+
+    def limb(a: np.ndarray, b: np.ndarray, width: float, part: str) -> None:
+        # A darker contour first, as the shading edge a photo shows where a limb passes in front
+        # of the body: without it a sleeve over a shirt of the same colour has no visible elbow.
+        _segment(canvas, a, b, width + 2 * contour, contour_colour(part))
+        _segment(canvas, a, b, width, colour(part))
+
     # Legs and feet first, then the torso over the hips, then arms, neck and head on top.
     for side, hip, knee, ankle in (('l', L_HIP, L_KNEE, L_ANKLE), ('r', R_HIP, R_KNEE, R_ANKLE)):
-        _segment(canvas, j[hip], j[knee], _THIGH_W * build * size, colour(f'{side}_thigh'))
-        _segment(canvas, j[knee], j[ankle], _SHIN_W * build * size, colour(f'{side}_shin'))
+        limb(j[hip], j[knee], _THIGH_W * build * size, f'{side}_thigh')
+        limb(j[knee], j[ankle], _SHIN_W * build * size, f'{side}_shin')
         shin = j[ankle] - j[knee]
         foot_dir = shin / max(np.linalg.norm(shin), 1e-6)
         _segment(canvas, j[ankle], j[ankle] + _FOOT_LEN * size * foot_dir, _FOOT_W * size,
@@ -342,6 +355,8 @@ def _draw_figure(canvas: np.ndarray, figure: _Figure, solid: Optional[Colour] = 
     torso = np.stack([j[L_SHOULDER] + out_top * across_top, j[R_SHOULDER] - out_top * across_top,
                       j[R_HIP] - out_bottom * across_bottom, j[L_HIP] + out_bottom * across_bottom])
     cv2.fillPoly(canvas, [_fixed(torso)], colour('torso'), cv2.LINE_AA, _SHIFT)
+    cv2.polylines(canvas, [_fixed(torso)], True, contour_colour('torso'),
+                  max(1, int(round(contour))), cv2.LINE_AA, _SHIFT)
     if figure.face is not None:
         # The neckline of the shirt: seen only from the front, one more facing cue.
         spine = j[PELVIS] - j[THORAX]
@@ -351,9 +366,8 @@ def _draw_figure(canvas: np.ndarray, figure: _Figure, solid: Optional[Colour] = 
         cv2.fillPoly(canvas, [_fixed(vee)], colour('skin'), cv2.LINE_AA, _SHIFT)
     for side, shoulder, elbow, wrist in (('l', L_SHOULDER, L_ELBOW, L_WRIST),
                                          ('r', R_SHOULDER, R_ELBOW, R_WRIST)):
-        _segment(canvas, j[shoulder], j[elbow], _UPPER_ARM_W * build * size,
-                 colour(f'{side}_upper_arm'))
-        _segment(canvas, j[elbow], j[wrist], _FOREARM_W * build * size, colour(f'{side}_forearm'))
+        limb(j[shoulder], j[elbow], _UPPER_ARM_W * build * size, f'{side}_upper_arm')
+        limb(j[elbow], j[wrist], _FOREARM_W * build * size, f'{side}_forearm')
         _ellipse(canvas, j[wrist], (_HAND_R * size, _HAND_R * size), 0, colour(f'{side}_hand'))
     _segment(canvas, j[THORAX], j[UPPER_NECK], _NECK_W * build * size, colour('neck'))
     centre, half_len, half_width, angle = _head_geometry(figure)
