@@ -33,3 +33,36 @@ def test_demo_flow_writes_table_and_pictures(tmp_path):
     assert picture.shape[1] == 17 * 96  # the crop + 16 joints per row
     skeletons = glob.glob(str(work_dir / '*' / 'predicted_skeletons' / '*.jpg'))
     assert len(skeletons) == 16  # one picture per test image
+
+
+def _demo_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('demo', osp.join(REPO, 'tools', 'demo.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_uses_a_dataset_of_the_users_own_without_writing_into_it(tmp_path, capsys):
+    import argparse
+    import os
+    import shutil
+    demo = _demo_module()
+    root = tmp_path / 'own'
+    shutil.copytree(osp.join(REPO, 'tests', 'data', 'mpii_sample'), root)
+    os.makedirs(root / 'annotations', exist_ok=True)
+    for split in ('train', 'val'):
+        shutil.copy(root / 'annotations.json', root / 'annotations' / f'mpii_{split}.json')
+    args = argparse.Namespace(data_root=str(root), num_train=3000, num_val=300, seed=0)
+    # a head-box file is missing: named, nothing rendered
+    try:
+        demo.make_data(args)
+    except FileNotFoundError as error:
+        assert 'mpii_gt_val.mat' in str(error)
+    else:
+        raise AssertionError('an incomplete dataset of the user was accepted')
+    (root / 'annotations' / 'mpii_gt_val.mat').write_bytes(b'placeholder')
+    before = sorted((p, p.stat().st_mtime_ns) for p in root.rglob('*'))
+    demo.make_data(args)
+    assert 'of your own' in capsys.readouterr().out
+    assert sorted((p, p.stat().st_mtime_ns) for p in root.rglob('*')) == before

@@ -52,7 +52,22 @@ def step(message: str) -> None:
 
 
 def make_data(args: argparse.Namespace) -> None:
-    from hourglass_plugin.datasets import is_complete, render_dataset
+    """Render the synthetic set into ``--data-root`` unless it is there already, or unless the
+    root holds a dataset of the user's own (MPII json without our meta file): that one is used as
+    it is and nothing in it is written."""
+    from hourglass_plugin.datasets import META_FILE, is_complete, render_dataset
+    own = [osp.join(args.data_root, 'annotations', f'mpii_{split}.json')
+           for split in ('train', 'val')]
+    if any(osp.isfile(path) for path in own) and not osp.isfile(
+            osp.join(args.data_root, META_FILE)):
+        missing = [path for path in own + [osp.join(args.data_root, 'annotations',
+                                                    'mpii_gt_val.mat')] if not osp.isfile(path)]
+        if missing:
+            raise FileNotFoundError(
+                f'{args.data_root} holds a dataset that tools/demo.py did not render, but not '
+                f'all of it: missing {", ".join(missing)}')
+        print(f'{args.data_root} holds a dataset of your own (no {META_FILE}): used as it is')
+        return
     if is_complete(args.data_root, args.num_train, args.num_val, args.seed):
         print(f'{args.data_root} is complete (seed {args.seed}): nothing to render')
         return

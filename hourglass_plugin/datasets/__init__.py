@@ -2,9 +2,9 @@
 MPII's head-box file."""
 from .checked_mpii import CheckedMpiiDataset
 from .head_boxes import head_boxes_from_joints, write_mpii_gt_mat
-from .synthetic_mpii import is_complete, render_dataset
+from .synthetic_mpii import META_FILE, is_complete, render_dataset
 
 __all__ = [
-    'CheckedMpiiDataset', 'render_dataset', 'is_complete', 'head_boxes_from_joints',
+    'CheckedMpiiDataset', 'META_FILE', 'render_dataset', 'is_complete', 'head_boxes_from_joints',
     'write_mpii_gt_mat'
 ]
