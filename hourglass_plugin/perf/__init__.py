@@ -1,0 +1,1 @@
+"""Benchmarking our paths against plain PyTorch and mmdet (``tools/benchmark.py``)."""

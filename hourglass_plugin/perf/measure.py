@@ -1,0 +1,109 @@
+"""Measuring contenders side by side: alternating timings, conv FLOPs, step memory, conv peak.
+
+Timing: every round runs each contender once, in turn, in one process, so load from elsewhere
+hits all of them alike; a contender's ratio is the median over rounds of its time divided by the
+reference's time in the same round.
+
+Memory: the bytes that torch's CPU allocator hands out during one step, recorded by
+``torch.profiler`` (``profile_memory=True``: one event per allocation and free, with its size).
+The peak of their running sum is the step's memory above what was live before it: weights,
+gradients (kept between steps: ``zero_grad(set_to_none=False)``) and optimizer state. So it is
+the activations and temporaries of forward, backward and the optimizer update, and nothing of
+the process's own bookkeeping. oneDNN's scratch buffers come from the same allocator. On CUDA,
+``torch.cuda.max_memory_allocated`` minus the memory allocated before the step.
+"""
+import statistics
+import time
+from typing import Callable, Dict, List, Sequence
+
+import torch
+from torch import nn
+
+
+def conv_flops(model: nn.Module, run: Callable[[], object]) -> int:
+    """FLOPs (2 per multiply-add) of every ``nn.Conv2d`` in ``model`` during ``run()``."""
+    total = [0]
+
+    def hook(module: nn.Conv2d, inputs, output) -> None:
+        kh, kw = module.kernel_size
+        total[0] += 2 * output.numel() * (module.in_channels // module.groups) * kh * kw
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]
+
+
+def conv_peak_gflops(repeats: int = 5) -> Dict[str, float]:
+    """Best achieved GFLOP/s of this machine's convs, fp32 channels-last: the hourglass's
+    3x3 (128 -> 128) and 1x1 (256 -> 128) convs at 64x64, batch 8."""
+    results = {}
+    cases = {'conv3x3 128->128 64x64 b8': (128, 128, 3), 'conv1x1 256->128 64x64 b8': (256, 128, 1)}
+    for name, (cin, cout, k) in cases.items():
+        conv = nn.Conv2d(cin, cout, k, padding=k // 2).to(memory_format=torch.channels_last)
+        x = torch.randn(8, cin, 64, 64).contiguous(memory_format=torch.channels_last)
+        flops = 2 * 8 * 64 * 64 * cin * cout * k * k
+        best = float('inf')
+        with torch.no_grad():
+            conv(x)
+            for _ in range(repeats):
+                start = time.perf_counter()
+                conv(x)
+                best = min(best, time.perf_counter() - start)
+        results[name] = flops / best / 1e9
+    return results
+
+
+def step_memory_bytes(step: Callable[[], object], device: torch.device) -> int:
+    """Peak bytes allocated during ``step()`` above what was allocated before (module doc)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        step()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == '[memory]']
+    live = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        live += event.nbytes()
+        peak = max(peak, live)
+    return peak
+
+
+def alternate(steps: Dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
+              sync: Callable[[], None] = lambda: None) -> Dict[str, List[float]]:
+    """Seconds of each step over ``rounds`` rounds, contenders in turn within each round."""
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            sync()
+            start = time.perf_counter()
+            step()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def ratios(times: Dict[str, List[float]], reference: str) -> Dict[str, float]:
+    """Median over rounds of each contender's time / the reference's time in that round."""
+    ref = times[reference]
+    return {name: statistics.median(t / r for t, r in zip(ts, ref)) for name, ts in times.items()}
+
+
+def max_abs_diff_rel(expected: Sequence[torch.Tensor], got: Sequence[torch.Tensor]) -> float:
+    """max |expected - got| over all outputs, divided by the range of ``expected``."""
+    diff = max(float((a.float() - b.float()).abs().max()) for a, b in zip(expected, got))
+    span = max(float(a.max()) for a in expected) - min(float(a.min()) for a in expected)
+    return diff / span if span > 0 else diff

@@ -1,0 +1,176 @@
+"""The performance issue's three comparisons, each a set of contenders run in one process.
+
+* ``pose_train``: Newell hg8 training step (forward, MSE on every stack, backward, RMSprop): the
+  plain eager network fed channels-last input (reference) vs our ``StackedHourglass``.
+* ``pose_infer``: the same network's forward: plain eager (reference), ours eager, our inference
+  fast path (``hourglass_plugin.fast``), with and without micro-batching.
+* ``hg104_train``: CornerNet HG-104 training step (forward, MSE on both stacks' features,
+  backward, Adam as in CornerNet): mmdet's ``HourglassNet`` (reference) vs ours, without and
+  with activation checkpointing; step memory of each.
+
+All contenders of a comparison have the same weights (converted with the repo's converters), so
+the comparison also reports how far their outputs are apart.
+"""
+from typing import Callable, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..conversion import convert_state_dict
+from ..fast import fold_for_inference
+from ..models.backbones import StackedHourglass
+from .measure import alternate, conv_flops, max_abs_diff_rel, ratios, step_memory_bytes
+from .plain_posenet import PlainPoseNet
+
+
+#: images per pass of the inference fast path: 4 keeps a 256-channel 64x64 map at 16 MiB
+FAST_MICRO_BATCH = 4
+FAST = f'ours fast path (folded, fused, micro-batch {FAST_MICRO_BATCH})'
+
+
+def _ours_from(state_dict: Dict, source: str, **overrides) -> StackedHourglass:
+    converted, cfg, _ = convert_state_dict(state_dict, source)
+    cfg = {k: v for k, v in cfg.items() if k != 'type'}
+    model = StackedHourglass(**dict(cfg, **overrides))
+    model.load_state_dict({k[len('backbone.'):]: v for k, v in converted.items()}, strict=True)
+    return model
+
+
+def _train_step(model: nn.Module, forward: Callable, inputs: torch.Tensor,
+                targets: List[torch.Tensor], optimizer: Callable) -> Callable[[], None]:
+    model.train()
+    opt = optimizer(model.parameters())
+
+    def step() -> None:
+        outs = forward(model, inputs)
+        loss = sum(F.mse_loss(o, t) for o, t in zip(outs, targets))  # every stack supervised
+        opt.zero_grad(set_to_none=False)  # gradients stay allocated: not part of step memory
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _result(name: str, times: Dict, reference: str, flops: Dict[str, float],
+            memory: Optional[Dict[str, int]] = None, checks: Optional[Dict[str, str]] = None,
+            **extra) -> Dict:
+    rel = ratios(times, reference)
+    rows = []
+    for contender, ts in times.items():
+        median = sorted(ts)[len(ts) // 2]
+        rows.append(dict(
+            contender=contender, times_s=ts, median_s=median, ratio=rel[contender],
+            gflops_per_s=flops[contender] / median / 1e9,
+            step_memory_mb=None if memory is None else memory[contender] / 2**20,
+            check=(checks or {}).get(contender, '')))
+    return dict(name=name, reference=reference, contenders=rows, **extra)
+
+
+def _sync(device: torch.device) -> Callable[[], None]:
+    return (lambda: torch.cuda.synchronize(device)) if device.type == 'cuda' else (lambda: None)
+
+
+def pose_models(stacks: int, order: int, device: torch.device, seed: int = 0):
+    """(plain PoseNet, our StackedHourglass channels-last), same weights."""
+    torch.manual_seed(seed)
+    plain = PlainPoseNet(stacks, 256, 16, order=order)
+    ours = _ours_from(plain.state_dict(), 'princeton', channels_last=True)
+    return plain.to(device), ours.to(device)
+
+
+def pose_train(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
+               rounds: int = 3, device: str = 'cpu', memory: bool = True) -> Dict:
+    device = torch.device(device)
+    plain, ours = pose_models(stacks, order, device)
+    x = torch.randn(batch, 3, size, size, device=device)
+    x_nhwc = x.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 3), as princeton-vl feeds it
+    targets = [torch.rand(batch, 16, size // 4, size // 4, device=device) for _ in range(stacks)]
+    rmsprop = lambda params: torch.optim.RMSprop(params, lr=2.5e-4)  # noqa: E731  the paper's
+    steps = {
+        'plain eager, channels-last input': _train_step(
+            plain, lambda m, i: m(i).unbind(1), x_nhwc, targets, rmsprop),
+        'ours (channels_last=True)': _train_step(ours, lambda m, i: m(i), x, targets, rmsprop),
+    }
+    flops = 3 * conv_flops(ours.eval(), lambda: ours(x))  # forward + 2 backward convs
+    times = alternate(steps, rounds, sync=_sync(device))
+    mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None
+    return _result('pose_train', times, 'plain eager, channels-last input',
+                   {k: flops for k in steps}, mem,
+                   setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
+                   'fp32, training step (fwd, MSE on every stack, bwd, RMSprop)',
+                   target=dict(contender='ours (channels_last=True)', max_ratio=0.75))
+
+
+def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
+               rounds: int = 5, device: str = 'cpu', compile: bool = False) -> Dict:
+    device = torch.device(device)
+    plain, ours = pose_models(stacks, order, device)
+    plain.eval(), ours.eval()
+    x = torch.randn(batch, 3, size, size, device=device)
+    x_nhwc = x.permute(0, 2, 3, 1).contiguous()
+    fast = fold_for_inference(ours, micro_batch=FAST_MICRO_BATCH)
+    fast_whole = fold_for_inference(ours, micro_batch=0)
+    runs = {
+        'plain eager, channels-last input': lambda: plain(x_nhwc),
+        'ours eager (channels_last=True)': lambda: ours(x),
+        FAST: lambda: fast(x),
+        'ours fast path, whole batch at once': lambda: fast_whole(x),
+    }
+    if compile:
+        compiled = torch.compile(fold_for_inference(ours, micro_batch=FAST_MICRO_BATCH))
+        runs['ours fast path + torch.compile'] = lambda: compiled(x)
+    with torch.inference_mode():
+        expected = ours(x)
+        checks = {
+            'plain eager, channels-last input':
+            f'max|diff| vs ours eager {max_abs_diff_rel(expected, plain(x_nhwc).unbind(1)):.1e}'
+            ' of range'}
+        for name, run in runs.items():
+            if name.startswith('ours fast'):
+                checks[name] = f'max|diff| vs ours eager {max_abs_diff_rel(expected, run()):.1e}' \
+                    ' of range'
+        times = alternate({k: v for k, v in runs.items()}, rounds, sync=_sync(device))
+    flops = conv_flops(ours, lambda: ours(x))
+    return _result('pose_infer', times, 'plain eager, channels-last input',
+                   {k: flops for k in runs}, None, checks,
+                   setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
+                   'fp32, inference forward',
+                   target=dict(contender=FAST,
+                               max_ratio=0.60, max_abs_diff_rel=1e-4))
+
+
+def hg104_train(batch: int = 2, size: int = 512, rounds: int = 3, device: str = 'cpu',
+                small: bool = False, memory: bool = True) -> Dict:
+    from mmdet.models.backbones import HourglassNet
+    device = torch.device(device)
+    torch.manual_seed(0)
+    # small: a narrow, shallow HourglassNet for the smoke test
+    kwargs = dict(downsample_times=2, stage_channels=(16, 16, 24), stage_blocks=(1, 1, 2),
+                  feat_channel=16) if small else {}
+    mmdet = HourglassNet(**kwargs).to(device)
+    state = mmdet.state_dict()
+    variants = {
+        'ours (channels_last=True)': dict(channels_last=True),
+        'ours, with_cp=True (per unit)': dict(channels_last=True, with_cp=True),
+        "ours, with_cp='hourglass'": dict(channels_last=True, with_cp='hourglass'),
+    }
+    models = {'mmdet HourglassNet': mmdet}
+    models.update({k: _ours_from(state, 'mmdet', **v).to(device) for k, v in variants.items()})
+    x = torch.randn(batch, 3, size, size, device=device)
+    with torch.no_grad():
+        outs = [o.shape for o in models['ours (channels_last=True)'].eval()(x)]
+    targets = [torch.rand(s, device=device) for s in outs]
+    adam = lambda params: torch.optim.Adam(params, lr=5e-4)  # noqa: E731  CornerNet's
+    steps = {k: _train_step(m, lambda m, i: m(i), x, targets, adam) for k, m in models.items()}
+    ours = models['ours (channels_last=True)']
+    flops = 3 * conv_flops(ours.eval(), lambda: ours(x))
+    ours.train()
+    times = alternate(steps, rounds, sync=_sync(device))
+    mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None
+    return _result('hg104_train', times, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
+                   setting=f"CornerNet HG-104{' (small)' if small else ''}, {size}x{size}, "
+                   f'batch {batch}, fp32, training step (fwd, MSE on both stacks, bwd, Adam)',
+                   target=dict(contender='ours (channels_last=True)', max_ratio=0.90,
+                               cp_contender='ours, with_cp=True (per unit)', cp_max_ratio=1.35,
+                               cp_max_memory_ratio=0.40))

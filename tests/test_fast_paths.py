@@ -1,0 +1,209 @@
+"""Every fast path computes what the eager model computes: outputs, gradients, BN statistics.
+
+Speed is not tested here (``tools/benchmark.py`` measures it, contenders side by side).
+"""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hourglass_plugin.conversion import convert_state_dict
+from hourglass_plugin.fast import fold_for_inference
+from hourglass_plugin.fast.fused_ops import FoldedConv
+from hourglass_plugin.models.backbones.hourglass import add_upsampled
+from hourglass_plugin.perf.plain_posenet import PlainPoseNet
+from hourglass_plugin.perf.scenarios import pose_models
+from helpers import build, randomise_norms
+from test_backbone import small_det_cfg, small_pose_cfg
+
+CFGS = {'pose': small_pose_cfg, 'det': small_det_cfg}
+
+
+def weighted_sum(outs):
+    """A loss whose gradient differs per element (a plain sum would hide permutations)."""
+    return sum((o * torch.linspace(-1, 1, o.numel()).view(o.shape)).sum() for o in outs)
+
+
+def train_step(model, x):
+    model.train()
+    model.zero_grad(set_to_none=True)
+    outs = model(x)
+    weighted_sum(outs).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    buffers = {n: b.clone() for n, b in model.named_buffers()}
+    return [o.detach() for o in outs], grads, buffers
+
+
+def assert_close(a, b, rel=1e-5):
+    scale = max(float(a.abs().max()), 1e-6)
+    assert float((a - b).abs().max()) <= rel * scale, (float((a - b).abs().max()), scale)
+
+
+@pytest.mark.parametrize('kind', ['pose', 'det'])
+@pytest.mark.parametrize('with_cp', [True, 'block', 'hourglass'])
+def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp):
+    torch.manual_seed(0)
+    base = build(CFGS[kind](num_stacks=2))
+    cp = build(CFGS[kind](num_stacks=2, with_cp=with_cp))
+    cp.load_state_dict(base.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    (o1, g1, b1), (o2, g2, b2) = train_step(base, x), train_step(cp, x)
+    for a, b in zip(o1, o2):
+        assert torch.equal(a, b)
+    for name in g1:  # recomputation repeats the same arithmetic: bit for bit
+        assert torch.equal(g1[name], g2[name]), name
+    for name in b1:  # running statistics updated once, not again during recomputation
+        assert torch.equal(b1[name], b2[name]), name
+
+
+def saved_bytes(model, x):
+    """Bytes of the tensors autograd keeps for backward after the forward (unique storages)."""
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return sum(storages.values())
+
+
+@pytest.mark.parametrize('kind', ['pose', 'det'])
+def test_with_cp_keeps_less_for_backward(kind):
+    x = torch.randn(2, 3, 64, 64)
+    sizes = {cp: saved_bytes(build(CFGS[kind](num_stacks=2, with_cp=cp)).train(), x)
+             for cp in (False, True, 'hourglass')}
+    assert sizes[True] < 0.5 * sizes[False], sizes
+    assert sizes['hourglass'] < 0.8 * sizes[False], sizes  # stem and stack outputs stay
+
+
+def test_with_cp_needs_a_known_value():
+    with pytest.raises(ValueError, match=r"with_cp='stack'.*'block'.*'hourglass'"):
+        build(small_pose_cfg(with_cp='stack'))
+
+
+def test_with_cp_checkpoints_only_when_autograd_records(monkeypatch):
+    from hourglass_plugin.models.backbones import residual
+
+    def refuse(*args):
+        raise AssertionError('checkpointed')
+
+    monkeypatch.setattr(residual, 'checkpointed', refuse)
+    model = build(small_pose_cfg(with_cp=True))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))  # inference: no checkpointing
+    with pytest.raises(AssertionError, match='checkpointed'):
+        model(torch.randn(1, 3, 64, 64))
+
+
+@pytest.mark.parametrize('low, high', [((3, 4), (6, 8)), ((4, 5), (7, 9)), ((2, 2), (3, 4))])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_add_upsampled_is_interpolate_plus_add(low, high, channels_last):
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    up1 = torch.randn(2, 5, *high).contiguous(memory_format=fmt).requires_grad_()
+    low3 = torch.randn(2, 5, *low).contiguous(memory_format=fmt).requires_grad_()
+    got = add_upsampled(up1, low3)
+    expected = up1 + F.interpolate(low3, size=high, mode='nearest')
+    assert torch.equal(got, expected)
+    assert got.is_contiguous(memory_format=fmt)
+    grad = torch.randn_like(got)
+    g_got = torch.autograd.grad(got, (up1, low3), grad)
+    g_exp = torch.autograd.grad(expected, (up1, low3), grad)
+    for a, b in zip(g_got, g_exp):
+        assert_close(a, b)
+
+
+def grads_in_our_names(plain):
+    """The plain model's gradients, renamed by the princeton converter (buffers fill the rest)."""
+    state = plain.state_dict()
+    state.update({n: p.grad for n, p in plain.named_parameters()})
+    converted, _, _ = convert_state_dict(state, 'princeton')
+    return {k[len('backbone.'):]: v for k, v in converted.items()}
+
+
+def test_training_path_equals_plain_eager_network():
+    """Ours (channels-last, in-place sums, broadcast upsampling) vs the plain eager network:
+    same heatmaps and same gradients in a training-mode step."""
+    plain, ours = pose_models(stacks=2, order=2, device=torch.device('cpu'))
+    x = torch.randn(2, 3, 64, 64)
+    plain.train()
+    expected = plain(x.permute(0, 2, 3, 1).contiguous()).unbind(1)
+    weighted_sum(expected).backward()
+    got, grads, _ = train_step(ours, x)
+    for a, b in zip(expected, got):
+        assert_close(a.detach(), b)
+    reference = grads_in_our_names(plain)
+    largest = max(float(g.abs().max()) for g in grads.values())
+    compared = 0
+    for name, grad in grads.items():
+        if name.endswith('bias') and float(reference[name].abs().max()) < 1e-6 * largest:
+            # a bias before a training-mode BN (also through a sum): its gradient is 0 but
+            # for rounding, in both models
+            assert float(grad.abs().max()) < 1e-6 * largest, name
+            continue
+        assert_close(reference[name], grad, rel=1e-4)
+        compared += 1
+    assert compared > len(grads) / 2
+
+
+def test_plain_posenet_takes_nhwc():
+    out = PlainPoseNet(1, 32, 4, order=1).eval()(torch.randn(2, 32, 32, 3))
+    assert out.shape == (2, 1, 4, 8, 8)
+
+
+@pytest.mark.parametrize('kind, sizes', [('pose', [(64, 64)]),
+                                         ('det', [(64, 64), (97, 130)])])
+@pytest.mark.parametrize('micro_batch', [0, 1, 2])
+def test_inference_fast_path_equals_eager(kind, sizes, micro_batch):
+    torch.manual_seed(0)
+    model = randomise_norms(build(CFGS[kind](num_stacks=3)))
+    fast = fold_for_inference(model, micro_batch=micro_batch)
+    for size in sizes:
+        x = torch.randn(3, 3, *size)
+        with torch.no_grad():
+            expected, got = model(x), fast(x)
+        assert len(got) == len(expected)
+        for a, b in zip(expected, got):
+            assert a.shape == b.shape
+            assert float((a - b).abs().max()) <= 1e-4 * float(a.max() - a.min())
+
+
+def test_inference_fast_path_full_newell_block_layout():
+    """The paper's widths (256, one unit per position) and stem, at 128x128."""
+    from helpers import pose_backbone_cfg
+    torch.manual_seed(0)
+    model = randomise_norms(build(pose_backbone_cfg(2), order=2, stage_channels=(256, ) * 3,
+                                  stage_blocks=(1, ) * 3))
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected, got = model(x), fold_for_inference(model, micro_batch=1)(x)
+    for a, b in zip(expected, got):
+        assert float((a - b).abs().max()) <= 1e-4 * float(a.max() - a.min())
+
+
+def test_inference_fast_path_refuses_what_it_cannot_fold():
+    with pytest.raises(ValueError, match='folds BatchNorm only'):
+        fold_for_inference(build(small_pose_cfg(norm_cfg=dict(type='GN', num_groups=8))))
+    with pytest.raises(ValueError, match='fuses ReLU only'):
+        fold_for_inference(build(small_det_cfg(act_cfg=dict(type='LeakyReLU'))))
+    with pytest.raises(ValueError, match='micro_batch'):
+        fold_for_inference(build(small_pose_cfg()), micro_batch=-1)
+
+
+@pytest.mark.parametrize('relu', [False, True])
+@pytest.mark.parametrize('residual', [None, 'new', 'into'])
+def test_folded_conv_fused_and_plain_paths_agree(relu, residual):
+    """The oneDNN post-op path (channels-last) and the F.conv2d path give conv-BN-(+r)-ReLU."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(8, 6, 3, padding=1)
+    bn = randomise_norms(torch.nn.BatchNorm2d(6))
+    folded = FoldedConv(conv, bn, relu=relu)
+    x = torch.randn(2, 8, 9, 7)
+    r = torch.randn(2, 6, 9, 7) if residual else None
+    expected = bn(conv(x)) + (r if r is not None else 0)
+    expected = expected.relu() if relu else expected
+    with torch.no_grad():
+        for fmt in (torch.contiguous_format, torch.channels_last):
+            rr = r.contiguous(memory_format=fmt).clone() if r is not None else None
+            got = folded(x.contiguous(memory_format=fmt), rr, into_residual=residual == 'into')
+            assert_close(expected.detach(), got)

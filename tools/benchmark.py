@@ -1,0 +1,114 @@
+"""Side-by-side speed and memory of our paths against plain PyTorch and mmdet's HourglassNet.
+
+    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train] [--rounds N]
+                              [--out work_dirs/benchmark/perf.json] [--compile] [--tiny]
+                              [--device cpu|cuda] [--no-memory]
+
+Each scenario runs its contenders in this one process, in turn, round after round (load from
+elsewhere hits all alike); the ratio is the median over rounds of a contender's time over the
+reference's in the same round. GFLOP/s count the useful conv work (forward convs, x3 for a
+training step), next to this machine's conv peak measured at the start. Step memory: see
+``hourglass_plugin/perf/measure.py``. ``--tiny`` runs every scenario at toy sizes (the smoke test).
+"""
+import argparse
+import datetime
+import json
+import os
+import os.path as osp
+import platform
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import hourglass_plugin  # noqa: E402,F401  registrations
+from hourglass_plugin.benchmark import device_name  # noqa: E402
+from hourglass_plugin.cli import run_main  # noqa: E402
+from hourglass_plugin.perf import measure, scenarios  # noqa: E402
+
+SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--scenarios', nargs='+', choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument('--rounds', type=int, default=3, help='timed rounds per scenario')
+    parser.add_argument('--out', default='work_dirs/benchmark/perf.json', help='JSON output')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time the inference fast path under torch.compile')
+    parser.add_argument('--no-memory', action='store_true', help='skip the step memory runs')
+    parser.add_argument('--tiny', action='store_true', help='toy sizes (smoke test)')
+    args = parser.parse_args()
+    if args.rounds < 1:
+        raise ValueError(f'--rounds must be >= 1, got {args.rounds}')
+    return args
+
+
+def load_average() -> str:
+    try:
+        return ' '.join(f'{v:.2f}' for v in os.getloadavg())
+    except OSError:
+        return 'n/a'
+
+
+def format_table(result: dict, peak: float) -> str:
+    lines = [f"== {result['name']}: {result['setting']}",
+             f"   reference: {result['reference']}; target: {result['target']}"]
+    header = ('contender', 'median s', 'ratio', 'GFLOP/s', '% conv peak', 'step mem MB', 'check')
+    rows = [header]
+    for c in result['contenders']:
+        mem = '' if c['step_memory_mb'] is None else f"{c['step_memory_mb']:.0f}"
+        rows.append((c['contender'], f"{c['median_s']:.3f}", f"{c['ratio']:.3f}",
+                     f"{c['gflops_per_s']:.0f}", f"{100 * c['gflops_per_s'] / peak:.0f}%", mem,
+                     c['check']))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for i, row in enumerate(rows):
+        lines.append('| ' + ' | '.join(v.ljust(w) for v, w in zip(row, widths)) + ' |')
+        if i == 0:
+            lines.append('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    return '\n'.join(lines)
+
+
+def main() -> None:
+    args = parse_args()
+    device = torch.device(args.device)
+    info = dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
+                command=' '.join(['python', 'tools/benchmark.py'] + sys.argv[1:]),
+                device=str(device), device_name=device_name(device),
+                torch_threads=torch.get_num_threads(), torch_version=torch.__version__,
+                python=platform.python_version(), load_average_start=load_average())
+    peaks = measure.conv_peak_gflops() if device.type == 'cpu' else {}
+    peak = max(peaks.values()) if peaks else float('nan')
+    print(f"{info['date']}  {info['device_name']}, {info['torch_threads']} threads, torch "
+          f"{info['torch_version']}, load average {info['load_average_start']}")
+    print('conv peak (fp32, channels-last): ' +
+          ', '.join(f'{k} {v:.0f} GFLOP/s' for k, v in peaks.items()))
+    tiny = dict(stacks=2, order=2, batch=2, size=64) if args.tiny else {}
+    runs = {
+        'pose_train': lambda: scenarios.pose_train(rounds=args.rounds, device=args.device,
+                                                   memory=not args.no_memory, **tiny),
+        'pose_infer': lambda: scenarios.pose_infer(rounds=args.rounds, device=args.device,
+                                                   compile=args.compile, **tiny),
+        'hg104_train': lambda: scenarios.hg104_train(
+            rounds=args.rounds, device=args.device, memory=not args.no_memory,
+            **(dict(batch=2, size=64, small=True) if args.tiny else {})),
+    }
+    results = []
+    for name in args.scenarios:
+        result = runs[name]()
+        results.append(result)
+        print(format_table(result, peak), flush=True)
+    info['load_average_end'] = load_average()
+    print(f"load average at the end: {info['load_average_end']}")
+    if args.out:
+        if osp.dirname(args.out):
+            os.makedirs(osp.dirname(args.out), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(dict(info, conv_peak_gflops=peaks, scenarios=results), f, indent=2)
+            f.write('\n')
+        print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    run_main(main)
