@@ -137,14 +137,14 @@ def test_two_processes_match_one_with_batch_norm(demo_runs):
     """Same global batch of 16: 2 x 8 (each rank takes every other index of the same seeded
     permutation) against 1 x 16. Not equal: without SyncBN (which needs GPUs) each process
     normalises with the statistics of its own 8 images. At iteration 1 (same weights, same
-    images) that alone makes 0.35 % on this data; over 4 iterations (the demo's warm-up, lr
-    2e-5 .. 8e-5) at most 0.94 % was measured. The tolerance, 2 %, is well below what a wrong
-    split of the data would give: the two halves of one batch differ by 4-14 %, consecutive
-    batches by 2-7 %."""
+    images) that alone made 0.35 % and 0.65 % (synthetic renderer versions 1 and 2); over the 4
+    iterations (the demo's warm-up, lr 2e-5 .. 8e-5) at most 0.94 % and 1.48 %. Tolerance 3 %:
+    twice the largest measured gap. The exact check of the distributed arithmetic is the
+    GroupNorm test below; this one checks the demo config itself, BatchNorm included."""
     _, one = demo_runs[1]
     _, two = demo_runs[2]
     for iteration, (expected, got) in enumerate(zip(one, two), 1):
-        assert got == pytest.approx(expected, rel=0.02), (iteration, one, two)
+        assert got == pytest.approx(expected, rel=0.03), (iteration, one, two)
 
 
 def test_two_processes_match_one_exactly_with_group_norm(tmp_path, synthetic_mpii):
