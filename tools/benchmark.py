@@ -20,11 +20,10 @@ import sys
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import hourglass_plugin  # noqa: E402,F401  registrations
-from hourglass_plugin.benchmark import device_name  # noqa: E402
-from hourglass_plugin.cli import run_main  # noqa: E402
-from hourglass_plugin.perf import measure, scenarios  # noqa: E402
+import hourglass_plugin  # noqa: F401  registrations
+from hourglass_plugin.benchmark import device_name
+from hourglass_plugin.cli import run_main
+from hourglass_plugin.perf import measure, scenarios
 
 SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train')
 
@@ -55,11 +54,13 @@ def load_average() -> str:
 def format_table(result: dict, peak: float) -> str:
     lines = [f"== {result['name']}: {result['setting']}",
              f"   reference: {result['reference']}; target: {result['target']}"]
-    header = ('contender', 'median s', 'ratio', 'GFLOP/s', '% conv peak', 'step mem MB', 'check')
+    header = ('contender', 'median s', 'ratio', 'CPU-time ratio', 'GFLOP/s', '% conv peak',
+              'step mem MB', 'check')
     rows = [header]
     for c in result['contenders']:
         mem = '' if c['step_memory_mb'] is None else f"{c['step_memory_mb']:.0f}"
         rows.append((c['contender'], f"{c['median_s']:.3f}", f"{c['ratio']:.3f}",
+                     f"{c['cpu_ratio']:.3f}",
                      f"{c['gflops_per_s']:.0f}", f"{100 * c['gflops_per_s'] / peak:.0f}%", mem,
                      c['check']))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

@@ -1,4 +1,4 @@
-"""The inference fast path of a :class:`StackedHourglass`: norms folded, ops fused, cache-sized.
+"""The inference fast path of a :class:`StackedHourglass`: norms folded, ops fused.
 
 ``fold_for_inference(model)`` returns a module that computes what ``model.eval()`` computes
 (``tests/test_fast_paths.py``: max abs difference <= 1e-4 of the heatmap range), faster on CPU:
@@ -9,10 +9,10 @@
   as one ``relu(x * scale + shift)``;
 * ReLUs and residual sums run as post-ops of the conv that produces them (see ``fused_ops``), the
   nearest upsampling is a broadcast add into the upper branch, everything is channels-last;
-* the batch runs in micro-batches (``micro_batch`` images at a time): a 256-channel 64x64 map of
-  8 images is 32 MiB, more than this CPU's L3, so every elementwise pass would go to DRAM; at one
-  or two images the maps stay in cache. BatchNorm in eval mode treats images independently, so the
-  outputs are the same.
+* optionally the batch runs in micro-batches (``micro_batch`` images at a time; BatchNorm in
+  eval mode treats images independently, so the outputs are the same). Smaller maps stay in
+  cache, but oneDNN's fused convs are less efficient on small batches: on this 2-core CPU, hg8 at
+  batch 8 measured slower in micro-batches of 4 (``tools/benchmark.py``), hence off by default.
 
 The folded weights are copies taken at fold time: fold again after changing the model's weights.
 """
@@ -134,7 +134,7 @@ class FoldedStackedHourglass(nn.Module):
         x: (B, in_channels, H, W) -> tuple of num_stacks tensors (B, C, H / 4, W / 4)
     """
 
-    def __init__(self, model: StackedHourglass, micro_batch: int = 1) -> None:
+    def __init__(self, model: StackedHourglass, micro_batch: int = 0) -> None:
         super().__init__()
         if not isinstance(model, StackedHourglass):
             raise ValueError(f'fold_for_inference takes a StackedHourglass, got '
@@ -199,6 +199,6 @@ class FoldedStackedHourglass(nn.Module):
         return tuple(torch.cat(stack, 0) for stack in zip(*per_chunk))
 
 
-def fold_for_inference(model: StackedHourglass, micro_batch: int = 1) -> FoldedStackedHourglass:
+def fold_for_inference(model: StackedHourglass, micro_batch: int = 0) -> FoldedStackedHourglass:
     """The inference fast path of ``model`` (see the module docstring)."""
     return FoldedStackedHourglass(model, micro_batch=micro_batch)

@@ -2,7 +2,8 @@
 
 Timing: every round runs each contender once, in turn, in one process, so load from elsewhere
 hits all of them alike; a contender's ratio is the median over rounds of its time divided by the
-reference's time in the same round.
+reference's time in the same round. The process's CPU time per step is recorded beside it, and
+its ratio too: under load from elsewhere, wall time also counts the waits for a core.
 
 Memory: the bytes that torch's CPU allocator hands out during one step, recorded by
 ``torch.profiler`` (``profile_memory=True``: one event per allocation and free, with its size).
@@ -14,7 +15,7 @@ the process's own bookkeeping. oneDNN's scratch buffers come from the same alloc
 """
 import statistics
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -80,19 +81,28 @@ def step_memory_bytes(step: Callable[[], object], device: torch.device) -> int:
 
 
 def alternate(steps: Dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
-              sync: Callable[[], None] = lambda: None) -> Dict[str, List[float]]:
-    """Seconds of each step over ``rounds`` rounds, contenders in turn within each round."""
+              sync: Callable[[], None] = lambda: None,
+              cpu_times: Optional[Dict[str, List[float]]] = None) -> Dict[str, List[float]]:
+    """Wall seconds of each step over ``rounds`` rounds, contenders in turn within each round.
+
+    ``cpu_times``, if given, receives the process's CPU seconds (all threads) of each step: on a
+    shared machine wall time includes waiting for a core, CPU time much less so.
+    """
     for _ in range(warmup):
         for step in steps.values():
             step()
     times = {name: [] for name in steps}
+    if cpu_times is not None:
+        cpu_times.update({name: [] for name in steps})
     for _ in range(rounds):
         for name, step in steps.items():
             sync()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             step()
             sync()
             times[name].append(time.perf_counter() - start)
+            if cpu_times is not None:
+                cpu_times[name].append(time.process_time() - cpu_start)
     return times
 
 

@@ -11,6 +11,7 @@
 All contenders of a comparison have the same weights (converted with the repo's converters), so
 the comparison also reports how far their outputs are apart.
 """
+import statistics
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -24,9 +25,9 @@ from .measure import alternate, conv_flops, max_abs_diff_rel, ratios, step_memor
 from .plain_posenet import PlainPoseNet
 
 
-#: images per pass of the inference fast path: 4 keeps a 256-channel 64x64 map at 16 MiB
-FAST_MICRO_BATCH = 4
-FAST = f'ours fast path (folded, fused, micro-batch {FAST_MICRO_BATCH})'
+FAST = 'ours fast path (folded, fused)'
+#: the fast path in micro-batches too: measured slower on this CPU at batch 8 (see README)
+MICRO_BATCH = 4
 
 
 def _ours_from(state_dict: Dict, source: str, **overrides) -> StackedHourglass:
@@ -52,15 +53,16 @@ def _train_step(model: nn.Module, forward: Callable, inputs: torch.Tensor,
     return step
 
 
-def _result(name: str, times: Dict, reference: str, flops: Dict[str, float],
+def _result(name: str, times: Dict, cpu: Dict, reference: str, flops: Dict[str, float],
             memory: Optional[Dict[str, int]] = None, checks: Optional[Dict[str, str]] = None,
             **extra) -> Dict:
-    rel = ratios(times, reference)
+    rel, cpu_rel = ratios(times, reference), ratios(cpu, reference)
     rows = []
     for contender, ts in times.items():
-        median = sorted(ts)[len(ts) // 2]
+        median = statistics.median(ts)
         rows.append(dict(
             contender=contender, times_s=ts, median_s=median, ratio=rel[contender],
+            cpu_times_s=cpu[contender], cpu_ratio=cpu_rel[contender],
             gflops_per_s=flops[contender] / median / 1e9,
             step_memory_mb=None if memory is None else memory[contender] / 2**20,
             check=(checks or {}).get(contender, '')))
@@ -93,9 +95,10 @@ def pose_train(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
         'ours (channels_last=True)': _train_step(ours, lambda m, i: m(i), x, targets, rmsprop),
     }
     flops = 3 * conv_flops(ours.eval(), lambda: ours(x))  # forward + 2 backward convs
-    times = alternate(steps, rounds, sync=_sync(device))
+    cpu = {}
+    times = alternate(steps, rounds, sync=_sync(device), cpu_times=cpu)
     mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None
-    return _result('pose_train', times, 'plain eager, channels-last input',
+    return _result('pose_train', times, cpu, 'plain eager, channels-last input',
                    {k: flops for k in steps}, mem,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, training step (fwd, MSE on every stack, bwd, RMSprop)',
@@ -109,16 +112,16 @@ def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     plain.eval(), ours.eval()
     x = torch.randn(batch, 3, size, size, device=device)
     x_nhwc = x.permute(0, 2, 3, 1).contiguous()
-    fast = fold_for_inference(ours, micro_batch=FAST_MICRO_BATCH)
-    fast_whole = fold_for_inference(ours, micro_batch=0)
+    fast = fold_for_inference(ours)
+    fast_micro = fold_for_inference(ours, micro_batch=MICRO_BATCH)
     runs = {
         'plain eager, channels-last input': lambda: plain(x_nhwc),
         'ours eager (channels_last=True)': lambda: ours(x),
         FAST: lambda: fast(x),
-        'ours fast path, whole batch at once': lambda: fast_whole(x),
+        f'ours fast path, micro-batches of {MICRO_BATCH}': lambda: fast_micro(x),
     }
     if compile:
-        compiled = torch.compile(fold_for_inference(ours, micro_batch=FAST_MICRO_BATCH))
+        compiled = torch.compile(fold_for_inference(ours))
         runs['ours fast path + torch.compile'] = lambda: compiled(x)
     with torch.inference_mode():
         expected = ours(x)
@@ -130,9 +133,10 @@ def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
             if name.startswith('ours fast'):
                 checks[name] = f'max|diff| vs ours eager {max_abs_diff_rel(expected, run()):.1e}' \
                     ' of range'
-        times = alternate({k: v for k, v in runs.items()}, rounds, sync=_sync(device))
+        cpu = {}
+        times = alternate(runs, rounds, sync=_sync(device), cpu_times=cpu)
     flops = conv_flops(ours, lambda: ours(x))
-    return _result('pose_infer', times, 'plain eager, channels-last input',
+    return _result('pose_infer', times, cpu, 'plain eager, channels-last input',
                    {k: flops for k in runs}, None, checks,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, inference forward',
@@ -166,9 +170,10 @@ def hg104_train(batch: int = 2, size: int = 512, rounds: int = 3, device: str = 
     ours = models['ours (channels_last=True)']
     flops = 3 * conv_flops(ours.eval(), lambda: ours(x))
     ours.train()
-    times = alternate(steps, rounds, sync=_sync(device))
+    cpu = {}
+    times = alternate(steps, rounds, sync=_sync(device), cpu_times=cpu)
     mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None
-    return _result('hg104_train', times, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
+    return _result('hg104_train', times, cpu, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
                    setting=f"CornerNet HG-104{' (small)' if small else ''}, {size}x{size}, "
                    f'batch {batch}, fp32, training step (fwd, MSE on both stacks, bwd, Adam)',
                    target=dict(contender='ours (channels_last=True)', max_ratio=0.90,
