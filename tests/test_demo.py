@@ -14,8 +14,8 @@ def test_demo_flow_writes_table_and_pictures(tmp_path):
     work_dir, data_root = tmp_path / 'demo', tmp_path / 'synthetic'
     command = [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--work-dir', str(work_dir),
                '--data-root', str(data_root), '--num-train', '32', '--num-val', '16',
-               '--num-heatmap-images', '2', '--cfg-options', 'train_cfg.max_epochs=1',
-               'train_cfg.val_interval=1', 'model.backbone.stem.downsample_before=0']
+               '--num-heatmap-images', '2', '--cfg-options', 'train_cfg.max_iters=4',
+               'train_cfg.val_interval=4', 'model.backbone.stem.downsample_before=1']
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     # the options reach testing and the pictures too: the trained weights load exactly

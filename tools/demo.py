@@ -20,7 +20,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
     REPO, 'configs', 'stacked_hourglass',
-    'td-hm_stacked-hourglass-hg2-f128_1xb16-7e_synthetic-mpii-128x128.py')
+    'td-hm_stacked-hourglass-hg2-f128_1xb16-1500it_synthetic-mpii-128x128.py')
 #: MpiiPCKAccuracy's keys, in the order of the paper's tables
 PCKH_ROWS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 
@@ -34,7 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-val', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='passed on to tools/train.py, e.g. train_cfg.max_epochs=1')
+                        help='passed on to tools/train.py, e.g. train_cfg.max_iters=100')
     parser.add_argument('--num-heatmap-images', type=int, default=4)
     return parser.parse_args()
 
