@@ -138,8 +138,8 @@ def test_two_processes_match_one_with_batch_norm(demo_runs):
     permutation) against 1 x 16. Not equal: without SyncBN (which needs GPUs) each process
     normalises with the statistics of its own 8 images. At iteration 1 (same weights, same
     images) that alone made 0.35 % and 0.65 % (synthetic renderer versions 1 and 2); over the 4
-    iterations (the warm-up of the earlier batch-16 demo config) at most 0.94 % and 1.48 %. Tolerance 3 %:
-    twice the largest measured gap. The exact check of the distributed arithmetic is the
+    iterations (the warm-up of the earlier batch-16 demo config) at most 0.94 % and 1.48 %.
+    Tolerance 3 %: twice the largest measured gap. The exact check of the distributed arithmetic is the
     GroupNorm test below; this one checks the demo config itself, BatchNorm included."""
     _, one = demo_runs[1]
     _, two = demo_runs[2]
