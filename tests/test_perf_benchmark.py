@@ -75,7 +75,7 @@ def test_benchmark_tool_tiny_run(tmp_path):
     hg104 = {c['contender']: c for c in by_name['hg104_train']['contenders']}
     assert all(c['step_memory_mb'] > 0 for c in hg104.values())
     # checkpointing keeps less: the measurement sees it even at toy sizes
-    assert hg104['ours, with_cp=True (per unit)']['step_memory_mb'] < \
+    assert hg104['ours, with_cp=True (per unit, NCHW)']['step_memory_mb'] < \
         hg104['mmdet HourglassNet']['step_memory_mb']
     for name, row in {c['contender']: c for c in
                       by_name['pose_infer']['contenders']}.items():

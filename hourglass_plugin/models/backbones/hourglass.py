@@ -78,18 +78,24 @@ class Hourglass(BaseModule):
 def add_upsampled(up1: torch.Tensor, low3: torch.Tensor) -> torch.Tensor:
     """``up1 + F.interpolate(low3, size=up1.shape[-2:], mode='nearest')``.
 
-    Where ``up1`` is exactly twice ``low3``'s size (always with max-pool downsampling), the
-    upsampled map is never written: ``low3`` is broadcast over 2x2 views of ``up1`` (one pass
-    instead of three, and one full-resolution tensor fewer; autograd's sum over the broadcast is
-    the nearest upsampling's backward). Odd sizes (strided convs, e.g. 511) take
-    ``F.interpolate``. The result keeps ``up1``'s memory format.
+    Channels-last, where ``up1`` is exactly twice ``low3``'s size (always with max-pool
+    downsampling), the upsampled map is never written: ``low3`` is broadcast over 2x2 views of
+    ``up1`` (one pass instead of three, one full-resolution tensor fewer; autograd's sum over the
+    broadcast is the nearest upsampling's backward; the channels, innermost, keep it vectorised).
+    Otherwise (NCHW, where the innermost broadcast dim would be 2 long, or odd sizes from strided
+    convs, e.g. 511) the upsampled map is added to in place (interpolate keeps nothing for backward).
 
     Shape:
-        up1: (B, C, H, W), low3: (B, C, h, w) -> (B, C, H, W)
+        up1: (B, C, H, W), low3: (B, C, h, w) -> (B, C, H, W), in ``up1``'s memory format
     """
     b, c, h, w = low3.shape
-    if up1.shape[-2:] != (2 * h, 2 * w):
-        return up1 + F.interpolate(low3, size=up1.shape[-2:], mode='nearest')
+    if up1.shape[-2:] != (2 * h, 2 * w) or \
+            not up1.is_contiguous(memory_format=torch.channels_last) or up1.is_contiguous():
+        up2 = F.interpolate(low3, size=up1.shape[-2:], mode='nearest')  # (B, C, H, W)
+        if up2.stride() != up1.stride():
+            return up1 + up2
+        up2 += up1
+        return up2
     out = up1.view(b, c, h, 2, w, 2) + low3.view(b, c, h, 1, w, 1)  # (B, C, h, 2, w, 2)
     return out.view(up1.shape) if _viewable(out) else out.reshape(up1.shape)
 

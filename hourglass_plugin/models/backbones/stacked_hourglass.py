@@ -66,8 +66,8 @@ class StackedHourglass(BaseModule):
         with_cp (bool | str): Activation checkpointing (OpenMMLab's ``with_cp``): ``True`` or
             ``'block'`` keeps only each residual unit's input for backward, ``'hourglass'`` only
             each hourglass's; the rest is recomputed during backward. Same outputs, gradients
-            and BatchNorm statistics as without it, much less activation memory for about one
-            more forward's time (``tools/benchmark.py``).
+            and BatchNorm statistics as without it; less activation memory for the time of
+            recomputing the forward (``tools/benchmark.py`` measures both).
         init_cfg (dict | list[dict], optional): mmengine initialisation config.
 
     Shape:
