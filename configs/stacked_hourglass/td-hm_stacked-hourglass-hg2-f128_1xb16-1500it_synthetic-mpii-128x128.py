@@ -6,7 +6,7 @@
 # recipe, for a CPU budget of minutes (README, "The main job", has the measured runs):
 # - sigma 2: at 32x32 a 1-px Gaussian learns far slower;
 # - Adam 2e-3 (fused: one kernel for all parameters), a step down at 87%, instead of RMSprop
-#   2.5e-4 (batch 8 with a cosine decay did worse: README);
+#   2.5e-4;
 # - flip only, no rotation/scale augmentation;
 # - the stem's max-pool before its first residual (which then runs at 32x32, not 64x64);
 # - a budget in iterations, not epochs, so that a dataset of another size trains as long.
