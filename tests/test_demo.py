@@ -66,3 +66,19 @@ def test_demo_uses_a_dataset_of_the_users_own_without_writing_into_it(tmp_path, 
     demo.make_data(args)
     assert 'of your own' in capsys.readouterr().out
     assert sorted((p, p.stat().st_mtime_ns) for p in root.rglob('*')) == before
+
+
+def test_demo_resumes_only_its_own_run_and_moves_another_aside(tmp_path):
+    demo = _demo_module()
+    work_dir = str(tmp_path / 'demo')
+    fingerprint = {'config': 'a.py', 'config_sha256': '1', 'data': {}}
+    assert demo.prepare_work_dir(work_dir, fingerprint) is False  # nothing there yet
+    with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write('iter_500.pth')
+    assert demo.prepare_work_dir(work_dir, fingerprint) is True  # the same run: resume
+    other = dict(fingerprint, config_sha256='2')
+    assert demo.prepare_work_dir(work_dir, other) is False  # another config: start afresh
+    moved = glob.glob(work_dir + '.*')
+    assert len(moved) == 1 and open(osp.join(moved[0], 'last_checkpoint')).read() == 'iter_500.pth'
+    assert json.load(open(osp.join(work_dir, 'demo_run.json'))) == other
+    assert not osp.exists(osp.join(work_dir, 'last_checkpoint'))

@@ -19,7 +19,7 @@ from conftest import CONFIGS, DATA, REPO
 
 TESTS = osp.dirname(osp.abspath(__file__))
 DEMO = osp.join(CONFIGS, 'stacked_hourglass',
-                'td-hm_stacked-hourglass-hg2-f128_1xb16-1500it_synthetic-mpii-128x128.py')
+                'td-hm_stacked-hourglass-hg2-f128_1xb16-1300it_synthetic-mpii-128x128.py')
 ALL_CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True) +
     glob.glob(osp.join(DATA, 'configs', '*.py')) if '_base_' not in path)

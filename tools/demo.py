@@ -20,7 +20,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
     REPO, 'configs', 'stacked_hourglass',
-    'td-hm_stacked-hourglass-hg2-f128_1xb16-1500it_synthetic-mpii-128x128.py')
+    'td-hm_stacked-hourglass-hg2-f128_1xb16-1300it_synthetic-mpii-128x128.py')
 #: MpiiPCKAccuracy's keys, in the order of the paper's tables
 PCKH_ROWS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 
@@ -85,14 +85,59 @@ def data_options(args: argparse.Namespace) -> list:
     return roots + head_boxes + list(args.cfg_options)
 
 
+def run_fingerprint(args: argparse.Namespace) -> dict:
+    """What makes a training run the same one: the whole config as trained (options merged) and
+    the data it reads (the renderer's meta file, or the annotation files' sizes and times)."""
+    import hashlib
+    from mmengine.config import Config
+    from hourglass_plugin.datasets import META_FILE
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(options_dict(data_options(args)))
+    data = {}
+    for name in (META_FILE, 'annotations/mpii_train.json', 'annotations/mpii_val.json'):
+        path = osp.join(args.data_root, name)
+        if osp.isfile(path):
+            data[name] = [os.path.getsize(path), os.path.getmtime(path)]
+    return dict(config=args.config,
+                config_sha256=hashlib.sha256(cfg.pretty_text.encode()).hexdigest(), data=data)
+
+
+def prepare_work_dir(work_dir: str, fingerprint: dict) -> bool:
+    """Whether to resume: yes if ``work_dir`` holds a checkpoint of the same run (see
+    :func:`run_fingerprint`); a work dir left by another config or other data is moved aside to
+    ``WORK_DIR.<time>`` (nothing deleted). Records the fingerprint of this run in it."""
+    stamp = osp.join(work_dir, 'demo_run.json')
+    resume = False
+    if osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        previous = None
+        if osp.isfile(stamp):
+            with open(stamp) as f:
+                previous = json.load(f)
+        if previous == fingerprint:
+            resume = True
+        else:
+            moved = f"{work_dir.rstrip('/')}.{time.strftime('%Y%m%d_%H%M%S')}"
+            os.rename(work_dir, moved)
+            print(f'{work_dir} held a run of another config or other data: moved to {moved}')
+    os.makedirs(work_dir, exist_ok=True)
+    with open(stamp, 'w') as f:
+        json.dump(fingerprint, f, indent=2)
+    return resume
+
+
 def train(args: argparse.Namespace) -> None:
+    """Train through tools/train.py; a crashed demo continues where it stopped."""
+    from hourglass_plugin.errors import HourglassPluginError
     command = [sys.executable, osp.join(REPO, 'tools', 'train.py'), args.config,
                '--work-dir', args.work_dir]
-    if osp.isfile(osp.join(args.work_dir, 'last_checkpoint')):
-        command.append('--resume')  # a crashed or interrupted demo continues where it stopped
+    if prepare_work_dir(args.work_dir, run_fingerprint(args)):
+        command.append('--resume')
         print('resuming from the last checkpoint in', args.work_dir)
     command += ['--cfg-options', *data_options(args)]
-    subprocess.run(command, check=True)
+    returncode = subprocess.run(command).returncode
+    if returncode != 0:
+        raise HourglassPluginError(f'training failed (tools/train.py exited with {returncode}); '
+                                   'its message is above')
 
 
 def best_checkpoint(work_dir: str) -> str:

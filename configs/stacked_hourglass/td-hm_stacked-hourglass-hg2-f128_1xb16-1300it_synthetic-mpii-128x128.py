@@ -12,7 +12,7 @@
 # - a budget in iterations, not epochs, so that a dataset of another size trains as long.
 _base_ = ['./_base_/td-hm_stacked-hourglass_mpii-256x256.py']
 
-max_iters = 1500
+max_iters = 1300
 codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
 model = dict(
     backbone=dict(
@@ -30,7 +30,7 @@ train_cfg = dict(
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=2e-3, fused=True))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=100, start_factor=0.01, by_epoch=False),  # warm-up
-    dict(type='MultiStepLR', begin=0, end=max_iters, milestones=[1300], gamma=0.2,
+    dict(type='MultiStepLR', begin=0, end=max_iters, milestones=[1130], gamma=0.2,
          by_epoch=False)
 ]
 auto_scale_lr = dict(base_batch_size=16)
