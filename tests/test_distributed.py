@@ -137,14 +137,15 @@ def test_two_processes_match_one_with_batch_norm(demo_runs):
     """Same global batch of 16: 2 x 8 (each rank takes every other index of the same seeded
     permutation) against 1 x 16. Not equal: without SyncBN (which needs GPUs) each process
     normalises with the statistics of its own 8 images. At iteration 1 (same weights, same
-    images) that alone made 0.35 % and 0.65 % (synthetic renderer versions 1 and 2); over the 4
-    iterations (the warm-up of the earlier batch-16 demo config) at most 0.94 % and 1.48 %.
-    Tolerance 3 %: twice the largest measured gap. The exact check of the distributed arithmetic is the
+    images) that alone made 0.35 % and 0.65 % (synthetic renderer versions 1 and 2, earlier
+    epoch-based config); with the iteration-based demo config and renderer 2 the 4 iterations
+    differed by 0.65, 0.59, 0.46 and 1.95 %. Tolerance 4 %: twice the largest measured gap. The
+    exact check of the distributed arithmetic is the
     GroupNorm test below; this one checks the demo config itself, BatchNorm included."""
     _, one = demo_runs[1]
     _, two = demo_runs[2]
     for iteration, (expected, got) in enumerate(zip(one, two), 1):
-        assert got == pytest.approx(expected, rel=0.03), (iteration, one, two)
+        assert got == pytest.approx(expected, rel=0.04), (iteration, one, two)
 
 
 def test_two_processes_match_one_exactly_with_group_norm(tmp_path, synthetic_mpii):
