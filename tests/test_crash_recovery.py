@@ -250,17 +250,22 @@ def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')  # logs seen as written
     slow = dict(env, PYTHONPATH=os.pathsep.join([TESTS, env.get('PYTHONPATH', '')]),
                 SLOW_SECONDS='1.5')
-    slow_options = options + ['custom_imports.imports=[hourglass_plugin,slow_checkpoint_rename]']
+    # mmengine imports custom_imports while it parses a config file, not from --cfg-options: the
+    # slowed rename needs a config file of its own
+    slow_cfg = tmp_path / 'resume_slow_rename.py'
+    slow_cfg.write_text(f'_base_ = [{RESUME_CFG!r}]\n'
+                        "custom_imports = dict(imports=['hourglass_plugin', "
+                        "'slow_checkpoint_rename'], allow_failed_imports=False)\n")
 
-    def train(work_dir, *extra):
-        return [sys.executable, TRAIN, RESUME_CFG, '--work-dir', str(work_dir), *extra]
+    def train(work_dir, *extra, config=RESUME_CFG):
+        return [sys.executable, TRAIN, str(config), '--work-dir', str(work_dir), *extra]
 
     baseline = tmp_path / 'uninterrupted'
     subprocess.run(train(baseline, *options), cwd=REPO, env=env, check=True,
                    capture_output=True)
 
     work = tmp_path / 'killed'
-    _kill_when(train(work, *slow_options), dict(slow, SLOW_CHECKPOINT='epoch_3.pth'),
+    _kill_when(train(work, *options, config=slow_cfg), dict(slow, SLOW_CHECKPOINT='epoch_3.pth'),
                tmp_path / 'leg1.log',
                lambda: work.is_dir() and any(n.startswith('.epoch_3.pth.')
                                              for n in os.listdir(work)))
@@ -269,7 +274,8 @@ def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path):
 
     assert (work / 'epoch_2.pth').exists()  # the previous one is removed only after
 
-    _kill_when(train(work, '--resume', *slow_options), dict(slow, SLOW_CHECKPOINT='epoch_5.pth'),
+    _kill_when(train(work, '--resume', *options, config=slow_cfg),
+               dict(slow, SLOW_CHECKPOINT='epoch_5.pth'),
                tmp_path / 'leg2.log', lambda: (work / 'epoch_5.pth').exists())
     assert re.search(r'Load checkpoint from \S*epoch_2\.pth', open(tmp_path / 'leg2.log').read())
     assert not _temporaries(work)  # leg 1's leftover was removed
@@ -279,7 +285,8 @@ def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path):
     _all_checkpoints_complete(work)
 
     # (epoch_6.pth written slowly only to leave time for the kill on a busy machine)
-    _kill_when(train(work, '--resume', *slow_options), dict(slow, SLOW_CHECKPOINT='epoch_6.pth'),
+    _kill_when(train(work, '--resume', *options, config=slow_cfg),
+               dict(slow, SLOW_CHECKPOINT='epoch_6.pth'),
                tmp_path / 'leg3.log',
                lambda: 'Epoch(train) [6][2/3]' in open(tmp_path / 'leg3.log').read())
     # last_checkpoint is trusted when it names a complete file (even if epoch_5.pth is newer)
