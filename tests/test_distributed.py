@@ -19,7 +19,7 @@ from conftest import CONFIGS, DATA, REPO
 
 TESTS = osp.dirname(osp.abspath(__file__))
 DEMO = osp.join(CONFIGS, 'stacked_hourglass',
-                'td-hm_stacked-hourglass-hg2-f128_1xb16-1300it_synthetic-mpii-128x128.py')
+                'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 ALL_CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True) +
     glob.glob(osp.join(DATA, 'configs', '*.py')) if '_base_' not in path)
@@ -74,7 +74,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _train(work_dir, data_root, processes, norm='BN', val=True):
+def _train(work_dir, data_root, processes, norm='BN', val=True, lr=None):
     """4 iterations of the demo config (a global batch of 16), seeded, without the
     random flip, each process's losses recorded; returns (log, global loss per iteration)."""
     config = osp.join(work_dir, 'demo_record-losses.py')
@@ -95,6 +95,8 @@ def _train(work_dir, data_root, processes, norm='BN', val=True):
                 f'train_dataloader.batch_size={16 // processes}']
     if norm == 'GN':
         options += ['model.backbone.norm_cfg.type=GN', 'model.backbone.norm_cfg.num_groups=8']
+    if lr is not None:
+        options += [f'optim_wrapper.optimizer.lr={lr}']
     launcher = [sys.executable]
     if processes > 1:
         launcher += ['-m', 'torch.distributed.run', '--nproc-per-node', str(processes),
@@ -139,22 +141,26 @@ def test_two_processes_match_one_with_batch_norm(demo_runs):
     normalises with the statistics of its own 8 images. At iteration 1 (same weights, same
     images) that alone made 0.35 % and 0.65 % (synthetic renderer versions 1 and 2, earlier
     epoch-based config); with the iteration-based demo config and renderer 2 the 4 iterations
-    differed by 0.65, 0.59, 0.46 and 1.95 %. Tolerance 4 %: twice the largest measured gap. The
+    differed by 0.65, 0.59, 0.46 and 1.95 % at a peak rate of 2e-3, and by 0.65, 0.01, 0.88 and
+    3.86 % at the demo's 2e-2 (the gap grows with the step). Tolerance 8 %: twice the largest
+    measured gap. The
     exact check of the distributed arithmetic is the
     GroupNorm test below; this one checks the demo config itself, BatchNorm included."""
     _, one = demo_runs[1]
     _, two = demo_runs[2]
     for iteration, (expected, got) in enumerate(zip(one, two), 1):
-        assert got == pytest.approx(expected, rel=0.04), (iteration, one, two)
+        assert got == pytest.approx(expected, rel=0.08), (iteration, one, two)
 
 
 def test_two_processes_match_one_exactly_with_group_norm(tmp_path, synthetic_mpii):
     """The same comparison with GroupNorm, which has no batch statistics: then 2 x 8 and 1 x 16
     compute the same function and, after DDP's gradient average, the same updates, so the
     losses agree to float32 rounding (measured 1.8e-7 relative; tolerance 1e-5). This shows the
-    BatchNorm gap above is BatchNorm's alone."""
-    _, one = _train(str(tmp_path / 'gn1'), synthetic_mpii, 1, norm='GN', val=False)
-    _, two = _train(str(tmp_path / 'gn2'), synthetic_mpii, 2, norm='GN', val=False)
+    BatchNorm gap above is BatchNorm's alone. At a peak rate of 2e-3: Adam divides each update by
+    the gradient's running size, so at the demo's 2e-2 the rounding differences of near-zero
+    gradients are themselves stepped on (measured 6.6e-5 relative at iteration 4)."""
+    _, one = _train(str(tmp_path / 'gn1'), synthetic_mpii, 1, norm='GN', val=False, lr=2e-3)
+    _, two = _train(str(tmp_path / 'gn2'), synthetic_mpii, 2, norm='GN', val=False, lr=2e-3)
     assert len(one) == len(two) == 4
     for iteration, (expected, got) in enumerate(zip(one, two), 1):
         assert got == pytest.approx(expected, rel=1e-5), (iteration, one, two)

@@ -20,7 +20,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(
     REPO, 'configs', 'stacked_hourglass',
-    'td-hm_stacked-hourglass-hg2-f128_1xb16-1300it_synthetic-mpii-128x128.py')
+    'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 #: MpiiPCKAccuracy's keys, in the order of the paper's tables
 PCKH_ROWS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 
