@@ -103,9 +103,9 @@ class _BroadcastUpsampleAdd(torch.autograd.Function):
     """``up1 + nearest-upsampled low3`` by broadcasting over 2x2 views (channels-last only).
 
     Written by hand for its backward: autograd's own backward of the broadcast is a sum over the
-    two size-2 dims of a channels-last 6-D view, which PyTorch's CPU reduction runs ~30x slower
-    (11 ms for a 16x128x32x32 gradient, 5% of the demo's training step) than 2x2 sum-pooling,
-    the same sums (``avg_pool2d`` with ``divisor_override=1``).
+    two size-2 dims of a channels-last 6-D view, which PyTorch's CPU reduction runs many times
+    slower than 2x2 sum-pooling, the same sums (``avg_pool2d`` with ``divisor_override=1``); the
+    README's pose section has what it changed in the demo's iteration time.
 
     Shape:
         up1: (B, C, 2h, 2w) channels-last, low3: (B, C, h, w) -> (B, C, 2h, 2w)
