@@ -10,9 +10,10 @@ import pytest
 from scipy.io import loadmat
 
 from hourglass_plugin.datasets.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS,
-                                                      PELVIS, R_HIP, R_SHOULDER, UPPER_NECK,
-                                                      is_complete, render_dataset,
-                                                      sample_canonical_pose)
+                                                      PELVIS, R_HIP, R_SHOULDER, THORAX,
+                                                      UPPER_NECK, _draw_figure, _Figure,
+                                                      _sample_colours, is_complete,
+                                                      render_dataset, sample_canonical_pose)
 
 NUM_TRAIN, NUM_VAL, SIZE = 8, 4, (320, 320)
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -186,6 +187,24 @@ def test_canonical_pose_is_plausible():
                               (14, 15), (6, 7), (7, 8), (8, 9)):
             length = np.linalg.norm(joints[child] - joints[parent])
             assert 0.02 < length < 0.32
+
+
+def test_body_shows_front_or_back_without_the_face():
+    """The same figure drawn facing the camera and facing away differs on the body below the
+    neckline (placket and buckle vs seat pockets), so its left and right can be told even when
+    an occluder hides the face."""
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        joints, face = sample_canonical_pose(rng)
+        size, offset = 200.0, np.array([150.0, 140.0])
+        common = dict(joints=joints * size + offset, size=size, build=1.0,
+                      head_half_width=0.052 * size, colours=_sample_colours(rng))
+        front, back = np.zeros((2, 320, 320, 3), np.uint8)
+        _draw_figure(front, _Figure(face=face * size + offset, **common))
+        _draw_figure(back, _Figure(face=None, **common))
+        below_neckline = int(np.ceil(common['joints'][THORAX, 1] + 0.08 * size))
+        differs = np.abs(front.astype(int) - back.astype(int)).max(-1)[below_neckline:] > 30
+        assert differs.sum() >= 30, f'seed {seed}: front and back look alike on the body'
 
 
 @pytest.mark.parametrize('kwargs, name', [

@@ -12,7 +12,10 @@ one is::
 
 Each image holds one annotated target person, drawn as an articulated 2-D figure (limbs as thick
 lines, torso polygon, head ellipse) over a cluttered background, with other people around it
-(not annotated) and occluders over it.
+(not annotated) and occluders over it. Left and right are the person's own, as MPII labels them,
+so the picture shows which way the body faces: from the front a face, a neckline, a button
+placket and a belt buckle; from the back hair only and two seat pockets (renderer 3; before it,
+a person whose face was hidden could not be told from its mirror image).
 
 Annotation conventions (the same as real MPII, as converted by mmpose):
 
@@ -62,7 +65,7 @@ NUM_JOINTS = 16
  R_ELBOW, R_SHOULDER, L_SHOULDER, L_ELBOW, L_WRIST) = range(NUM_JOINTS)
 
 #: Bumped whenever the pictures or the annotations change, so old output is not reused.
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 META_FILE = 'synthetic_meta.json'
 TRAIN_ANN = osp.join('annotations', 'mpii_train.json')
 VAL_ANN = osp.join('annotations', 'mpii_val.json')
@@ -233,7 +236,9 @@ def _sample_colours(rng: np.random.Generator) -> Dict[str, Colour]:
     long_sleeves, long_pants = rng.random() < 0.6, rng.random() < 0.7
     shaded = rng.choice(('l', 'r'))
     colours = {'torso': shirt, 'neck': skin, 'skin': skin, 'hair': hair,
-               'eyes': _shade(hair, 0.5), 'mouth': _shade(skin, 0.55)}
+               'eyes': _shade(hair, 0.5), 'mouth': _shade(skin, 0.55),
+               'placket': _shade(shirt, 0.6), 'pockets': _shade(pants, 0.6),
+               'buckle': _shade(shoes, 2.2)}
     for side in ('l', 'r'):
         factor = rng.uniform(0.7, 0.88) if side == shaded else rng.uniform(0.97, 1.1)
         colours[f'{side}_upper_arm'] = _shade(shirt, factor)
@@ -364,6 +369,7 @@ def _draw_figure(canvas: np.ndarray, figure: _Figure, solid: Optional[Colour] = 
         half = 0.45 * out_top * across_top
         vee = np.stack([j[THORAX] + half, j[THORAX] - half, j[THORAX] + 0.07 * size * spine])
         cv2.fillPoly(canvas, [_fixed(vee)], colour('skin'), cv2.LINE_AA, _SHIFT)
+    _draw_front_or_back(canvas, figure, colour)
     for side, shoulder, elbow, wrist in (('l', L_SHOULDER, L_ELBOW, L_WRIST),
                                          ('r', R_SHOULDER, R_ELBOW, R_WRIST)):
         limb(j[shoulder], j[elbow], _UPPER_ARM_W * build * size, f'{side}_upper_arm')
@@ -382,6 +388,36 @@ def _draw_figure(canvas: np.ndarray, figure: _Figure, solid: Optional[Colour] = 
             _ellipse(canvas, eye, (eye_r, eye_r), 0, colour('eyes'))
         _segment(canvas, figure.face[2], figure.face[3], max(1.0, 0.08 * half_width),
                  colour('mouth'))
+
+
+def _draw_front_or_back(canvas: np.ndarray, figure: _Figure, colour) -> None:
+    """Clothing details that tell the front of a person from the back, as in photos.
+
+    A person's right is labelled from the body, so the picture must show which way the body
+    faces even where the face is hidden (an occluder, a bystander, the crop): from the front
+    a button placket below the neckline and a belt buckle; from the back two seat pockets.
+    Drawn from the figure alone (no random draws). ``colour(part)`` gives a part's colour.
+    """
+    j, size = figure.joints, figure.size
+    hips = (j[L_HIP] + j[R_HIP]) / 2
+    spine = hips - j[THORAX]
+    spine = spine / max(np.linalg.norm(spine), 1e-6)
+    across = j[L_HIP] - j[R_HIP]
+    across = across / max(np.linalg.norm(across), 1e-6)
+    if figure.face is not None:
+        _segment(canvas, j[THORAX] + 0.07 * size * spine, hips - 0.02 * size * spine,
+                 max(1.0, 0.018 * size), colour('placket'))
+        half = 0.02 * size
+        buckle = np.stack([hips + half * (across + spine), hips + half * (across - spine),
+                           hips - half * (across + spine), hips - half * (across - spine)])
+        cv2.fillPoly(canvas, [_fixed(buckle)], colour('buckle'), cv2.LINE_AA, _SHIFT)
+    else:
+        for hip in (j[L_HIP], j[R_HIP]):
+            centre = 0.55 * hip + 0.45 * hips + 0.01 * size * spine
+            a, b = 0.022 * size * across, 0.028 * size * spine
+            pocket = np.stack([centre - a - b, centre + a - b, centre + 0.8 * a + b,
+                               centre - 0.8 * a + b])
+            cv2.fillPoly(canvas, [_fixed(pocket)], colour('pockets'), cv2.LINE_AA, _SHIFT)
 
 
 def _texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
