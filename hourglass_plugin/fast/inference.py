@@ -9,10 +9,10 @@
   as one ``relu(x * scale + shift)``;
 * ReLUs and residual sums run as post-ops of the conv that produces them (see ``fused_ops``), the
   nearest upsampling is a broadcast add into the upper branch, everything is channels-last;
-* optionally the batch runs in micro-batches (``micro_batch`` images at a time; BatchNorm in
-  eval mode treats images independently, so the outputs are the same). Smaller maps stay in
-  cache, but oneDNN's fused convs are less efficient on small batches: on this 2-core CPU, hg8 at
-  batch 8 measured slower in micro-batches of 4 (``tools/benchmark.py``), hence off by default.
+* the batch runs in micro-batches (``micro_batch`` images at a time, 2 by default, 0 for the
+  whole batch at once; BatchNorm in eval mode treats images independently, so the outputs are
+  the same). Smaller maps stay in cache: on the quiet 2-core CPU, hg8 at batch 8 runs faster in
+  micro-batches of 2 than whole (``tools/benchmark.py --scenarios pose_infer``, README).
 
 The folded weights are copies taken at fold time: fold again after changing the model's weights.
 """
@@ -128,13 +128,14 @@ class FoldedStackedHourglass(nn.Module):
 
     Args:
         model (StackedHourglass): The model; its weights and statistics are copied.
-        micro_batch (int): Images per pass through the network (0: the whole batch at once).
+        micro_batch (int): Images per pass through the network (0: the whole batch at once;
+            default 2, see the module docstring).
 
     Shape:
         x: (B, in_channels, H, W) -> tuple of num_stacks tensors (B, C, H / 4, W / 4)
     """
 
-    def __init__(self, model: StackedHourglass, micro_batch: int = 0) -> None:
+    def __init__(self, model: StackedHourglass, micro_batch: int = 2) -> None:
         super().__init__()
         if not isinstance(model, StackedHourglass):
             raise ValueError(f'fold_for_inference takes a StackedHourglass, got '
@@ -199,6 +200,6 @@ class FoldedStackedHourglass(nn.Module):
         return tuple(torch.cat(stack, 0) for stack in zip(*per_chunk))
 
 
-def fold_for_inference(model: StackedHourglass, micro_batch: int = 0) -> FoldedStackedHourglass:
+def fold_for_inference(model: StackedHourglass, micro_batch: int = 2) -> FoldedStackedHourglass:
     """The inference fast path of ``model`` (see the module docstring)."""
     return FoldedStackedHourglass(model, micro_batch=micro_batch)

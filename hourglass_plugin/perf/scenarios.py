@@ -25,9 +25,9 @@ from .measure import alternate, conv_flops, max_abs_diff_rel, ratios, step_memor
 from .plain_posenet import PlainPoseNet
 
 
-FAST = 'ours fast path (folded, fused)'
-#: the fast path in micro-batches too: measured slower on this CPU at batch 8 (see README)
-MICRO_BATCH = 4
+FAST = 'ours fast path (folded, fused, micro-batches of 2)'
+#: the fast path's other batchings, for comparison with its default of 2 (see README)
+OTHER_MICRO_BATCHES = (0, 4)
 
 
 def _ours_from(state_dict: Dict, source: str, **overrides) -> StackedHourglass:
@@ -113,13 +113,16 @@ def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     x = torch.randn(batch, 3, size, size, device=device)
     x_nhwc = x.permute(0, 2, 3, 1).contiguous()
     fast = fold_for_inference(ours)
-    fast_micro = fold_for_inference(ours, micro_batch=MICRO_BATCH)
     runs = {
         'plain eager, channels-last input': lambda: plain(x_nhwc),
         'ours eager (channels_last=True)': lambda: ours(x),
         FAST: lambda: fast(x),
-        f'ours fast path, micro-batches of {MICRO_BATCH}': lambda: fast_micro(x),
     }
+    for micro_batch in OTHER_MICRO_BATCHES:
+        other = fold_for_inference(ours, micro_batch=micro_batch)
+        name = f'ours fast path, micro-batches of {micro_batch}' if micro_batch else \
+            'ours fast path, whole batch'
+        runs[name] = lambda other=other: other(x)
     if compile:
         compiled = torch.compile(fold_for_inference(ours))
         runs['ours fast path + torch.compile'] = lambda: compiled(x)
