@@ -96,6 +96,23 @@ def test_with_cp_checkpoints_only_when_autograd_records(monkeypatch):
         model(torch.randn(1, 3, 64, 64))
 
 
+@pytest.mark.parametrize('with_cp, expected', [(True, ['stem.conv']), ('hourglass', [])])
+def test_with_cp_per_unit_checkpoints_the_stem_conv(monkeypatch, with_cp, expected):
+    """Per unit, the stem's 7x7 conv-norm-act (the largest map) is checkpointed as well."""
+    from hourglass_plugin.models.backbones import stem
+    calls, real = [], stem.checkpointed
+
+    def record(module, function, *args):
+        calls.append(module)
+        return real(module, function, *args)
+
+    monkeypatch.setattr(stem, 'checkpointed', record)
+    model = build(small_pose_cfg(with_cp=with_cp)).train()
+    model(torch.randn(1, 3, 64, 64))
+    names = {module: name for name, module in model.named_modules()}
+    assert [names[m] for m in calls] == expected
+
+
 @pytest.mark.parametrize('low, high', [((3, 4), (6, 8)), ((4, 5), (7, 9)), ((2, 2), (3, 4))])
 @pytest.mark.parametrize('channels_last', [False, True])
 def test_add_upsampled_is_interpolate_plus_add(low, high, channels_last):

@@ -22,4 +22,7 @@ model = dict(
         num_keypoints=None,
         merge='features',
         merge_blocks=1,
-        conv_bias='auto'))
+        conv_bias='auto',
+        # channels-last activations and weights: the faster training step on CPU
+        # (tools/benchmark.py --scenarios hg104_train, README "Performance")
+        channels_last=True))

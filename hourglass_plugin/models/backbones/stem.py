@@ -8,6 +8,7 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .blocks import get_block
+from .checkpointing import checkpointed, needs_checkpoint
 
 
 class Stem(BaseModule):
@@ -25,6 +26,9 @@ class Stem(BaseModule):
         downsample (str): ``'max_pool'`` (a pool before that unit) or ``'strided_conv'``
             (that unit has stride 2).
         block (str): Residual unit name.
+        with_cp (bool): Activation checkpointing of the 7x7 conv-norm-act too: its output, at
+            half the input resolution, is the largest map of the network; with it only the
+            image is kept for backward.
 
     Shape:
         x: (B, in_channels, H, W) -> (B, block_channels[-1], H / 4, W / 4)
@@ -44,6 +48,7 @@ class Stem(BaseModule):
                  conv_bias: Union[bool, str],
                  with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         if not 0 <= downsample_before < len(block_channels):
             raise ValueError(f'stem downsample_before={downsample_before} must index '
                              f'block_channels={list(block_channels)}')
@@ -67,4 +72,6 @@ class Stem(BaseModule):
         self.out_channels = block_channels[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if needs_checkpoint(self.with_cp):
+            return self.layers(checkpointed(self.conv, self.conv, x))
         return self.layers(self.conv(x))
