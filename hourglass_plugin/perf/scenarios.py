@@ -44,6 +44,9 @@ def _train_step(model: nn.Module, forward: Callable, inputs: torch.Tensor,
     opt = optimizer(model.parameters())
 
     def step() -> None:
+        if not model.training:  # e.g. left in eval mode by conv_flops: BN would not train
+            raise RuntimeError(f'{type(model).__name__} is in eval mode: a training step '
+                               'must run in training mode')
         outs = forward(model, inputs)
         loss = sum(F.mse_loss(o, t) for o, t in zip(outs, targets))  # every stack supervised
         opt.zero_grad(set_to_none=False)  # gradients stay allocated: not part of step memory
@@ -89,12 +92,12 @@ def pose_train(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     x_nhwc = x.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 3), as princeton-vl feeds it
     targets = [torch.rand(batch, 16, size // 4, size // 4, device=device) for _ in range(stacks)]
     rmsprop = lambda params: torch.optim.RMSprop(params, lr=2.5e-4)  # noqa: E731  the paper's
-    steps = {
+    flops = 3 * conv_flops(ours.eval(), lambda: ours(x))  # forward + 2 backward convs
+    steps = {  # (each puts its model in training mode)
         'plain eager, channels-last input': _train_step(
             plain, lambda m, i: m(i).unbind(1), x_nhwc, targets, rmsprop),
         'ours (channels_last=True)': _train_step(ours, lambda m, i: m(i), x, targets, rmsprop),
     }
-    flops = 3 * conv_flops(ours.eval(), lambda: ours(x))  # forward + 2 backward convs
     cpu = {}
     times = alternate(steps, rounds, sync=_sync(device), cpu_times=cpu)
     mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None

@@ -8,6 +8,7 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
+from .conv_norm_act import conv_norm_act
 
 # mmcv's ConvModule rule: these activations take no ``inplace`` argument
 _NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
@@ -61,6 +62,6 @@ class BasicBlock(BaseModule):
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv2(self.conv1(x))
+        out = self.conv2(conv_norm_act(self.conv1, x))  # self.conv1(x), see conv_norm_act
         out += self.skip(x)  # in place: the norm's output is not kept for backward
         return self.act(out)

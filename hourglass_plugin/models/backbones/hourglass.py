@@ -54,6 +54,8 @@ class Hourglass(BaseModule):
         common = dict(block=block, norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias,
                       with_cp=with_cp)
         strided = downsample == 'strided_conv'
+        # a Residual's output is a sum nobody keeps for backward: the branches add into it
+        self.sum_into_up1 = block == 'Residual'
         self.up1 = make_blocks(num_blocks=n_cur, in_channels=cur, out_channels=cur, **common)
         self.down = nn.Identity() if strided else nn.MaxPool2d(2, 2)
         self.low1 = make_blocks(
@@ -72,16 +74,20 @@ class Hourglass(BaseModule):
         up1 = self.up1(x)  # (B, C, H, W)
         low1 = self.low1(self.down(x))  # (B, C', H/2, W/2)
         low3 = self.low3(self.low2(low1))  # (B, C, H/2, W/2)
-        return add_upsampled(up1, low3)  # up1 + nearest-upsampled low3: (B, C, H, W)
+        # up1 + nearest-upsampled low3: (B, C, H, W)
+        return add_upsampled(up1, low3, in_place=self.sum_into_up1)
 
 
-def add_upsampled(up1: torch.Tensor, low3: torch.Tensor) -> torch.Tensor:
+def add_upsampled(up1: torch.Tensor, low3: torch.Tensor, in_place: bool = False) -> torch.Tensor:
     """``up1 + F.interpolate(low3, size=up1.shape[-2:], mode='nearest')``.
 
     Channels-last, where ``up1`` is exactly twice ``low3``'s size (always with max-pool
     downsampling), the upsampled map is never written: ``low3`` is broadcast over 2x2 views of
     ``up1`` (one pass instead of three, one full-resolution tensor fewer; the backward sum-pools
     2x2 windows, the nearest upsampling's backward; the channels, innermost, keep it vectorised).
+    There, with ``in_place``, the sum is written into ``up1``'s memory: for callers whose ``up1``
+    is used nowhere else and not saved for backward (a pre-activation Residual's output, a sum;
+    a BasicBlock's ends in a ReLU, which keeps it), else autograd raises.
     Otherwise (NCHW, where the innermost broadcast dim would be 2 long, or odd sizes from strided
     convs, e.g. 511) the upsampled map is added to in place (interpolate keeps nothing for backward).
 
@@ -96,7 +102,7 @@ def add_upsampled(up1: torch.Tensor, low3: torch.Tensor) -> torch.Tensor:
             return up1 + up2
         up2 += up1
         return up2
-    return _BroadcastUpsampleAdd.apply(up1, low3)
+    return _BroadcastUpsampleAdd.apply(up1, low3, in_place)
 
 
 class _BroadcastUpsampleAdd(torch.autograd.Function):
@@ -112,15 +118,19 @@ class _BroadcastUpsampleAdd(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, up1: torch.Tensor, low3: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, up1: torch.Tensor, low3: torch.Tensor, in_place: bool) -> torch.Tensor:
         b, c, h, w = low3.shape
+        if in_place:  # no new full-resolution map (autograd checks nobody saved up1)
+            up1.view(b, c, h, 2, w, 2).add_(low3.view(b, c, h, 1, w, 1))
+            ctx.mark_dirty(up1)
+            return up1
         out = up1.view(b, c, h, 2, w, 2) + low3.view(b, c, h, 1, w, 1)  # (B, C, h, 2, w, 2)
         return out.view(up1.shape) if _viewable(out) else out.reshape(up1.shape)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         # d/d up1 is the gradient itself; d/d low3 sums each 2x2 window (nearest's backward).
-        return grad, F.avg_pool2d(grad, 2, divisor_override=1)
+        return grad, F.avg_pool2d(grad, 2, divisor_override=1), None
 
 
 def _viewable(t: torch.Tensor) -> bool:

@@ -8,9 +8,8 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
-
 # Pre-activation: normalise and activate, then convolve (He et al. 2016 "Identity Mappings").
-PRE_ACTIVATION = ('norm', 'act', 'conv')
+from .conv_norm_act import PRE_ACTIVATION, conv_norm_act
 
 
 class Residual(BaseModule):
@@ -61,6 +60,7 @@ class Residual(BaseModule):
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv3(self.conv2(self.conv1(x)))
+        # each unit as unit(x), with a backward that writes in place where it can (see there)
+        out = conv_norm_act(self.conv3, conv_norm_act(self.conv2, conv_norm_act(self.conv1, x)))
         out += self.skip(x)  # in place: conv3's output is not kept for backward
         return out

@@ -1,0 +1,188 @@
+"""A ``ConvModule`` with BatchNorm and ReLU, in training, with a backward that allocates less.
+
+Written by hand because no maintained library does it for eager CPU training: autograd runs
+BN-ReLU's backward as ReLU backward (a new map) and BatchNorm backward (two new maps: the result
+and a temporary). On CPU every new map of 32 MiB or more (e.g. 256 x 64 x 64 at batch 8) comes
+from a fresh ``mmap`` whose pages the kernel faults in and zeroes, at about a third of the speed of
+the arithmetic on it (the README's performance section has the measurements). Here the ReLU mask
+and the BatchNorm input gradient are written into one map in place: the conv's input gradient in
+the pre-activation order (norm, act, conv), a copy of the incoming gradient in the usual order
+(conv, norm, act); the BatchNorm sums come from ``native_batch_norm_backward`` asked for the
+weight and bias gradients only. (torch.compile of a whole Residual was measured too: no faster.)
+
+The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
+in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
+autograd's by rounding (``tests/test_fast_paths.py``).
+"""
+from typing import Optional, Tuple
+
+import torch
+from mmcv.cnn import ConvModule
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+aten = torch.ops.aten
+
+#: ``ConvModule`` orders handled here: pre-activation (He et al. 2016) and the usual one
+PRE_ACTIVATION = ('norm', 'act', 'conv')
+POST_ACTIVATION = ('conv', 'norm', 'act')
+
+
+def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
+    """``unit(x)``, with the in-place backward where it applies.
+
+    It applies in CPU training with gradients recorded, for a ``ConvModule`` in one of the two
+    orders above with a BatchNorm2d (affine, tracking running statistics) in training mode, an
+    ``nn.ReLU`` and a zero-padded ``nn.Conv2d``, no autocast and no hooks on the unit or its
+    parts (they would be skipped). Anything else runs ``unit(x)`` as it is.
+
+    Shape:
+        x: (B, C_in, H, W) -> (B, C_out, H', W')
+    """
+    if not _applies(unit, x):
+        return unit(x)
+    norm, conv = unit.norm, unit.conv
+    # nn.BatchNorm2d.forward's bookkeeping of the running statistics, as it does it
+    norm.num_batches_tracked.add_(1)
+    momentum = 1.0 / float(norm.num_batches_tracked) if norm.momentum is None else norm.momentum
+    function = _BatchNormReLUConv if tuple(unit.order) == PRE_ACTIVATION else _ConvBatchNormReLU
+    return function.apply(x, norm.weight, norm.bias, conv.weight, conv.bias, norm, momentum,
+                          conv)
+
+
+def _applies(unit: nn.Module, x: torch.Tensor) -> bool:
+    if not (isinstance(unit, ConvModule) and unit.with_norm and unit.with_activation
+            and tuple(unit.order) in (PRE_ACTIVATION, POST_ACTIVATION)):
+        return False
+    norm, act, conv = unit.norm, unit.activate, unit.conv
+    return (torch.is_grad_enabled() and x.device.type == 'cpu' and x.dim() == 4
+            and not torch.is_autocast_enabled('cpu')
+            and type(norm) is nn.BatchNorm2d and norm.training and norm.affine
+            and norm.track_running_stats and norm.num_batches_tracked is not None
+            and type(act) is nn.ReLU
+            and type(conv) is nn.Conv2d and conv.padding_mode == 'zeros'
+            and not isinstance(conv.padding, str)
+            and not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+                        or m._backward_pre_hooks for m in (unit, norm, act, conv)))
+
+
+def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                     norm: nn.BatchNorm2d, momentum: float):
+    """relu(batch_norm(x)) with batch statistics (running ones updated): (y, mean, invstd)."""
+    y, mean, invstd = aten.native_batch_norm(x, weight, bias, norm.running_mean,
+                                             norm.running_var, True, momentum, norm.eps)
+    return y.relu_(), mean, invstd
+
+
+def _batch_norm_relu_backward(grad_y: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
+                              weight: torch.Tensor, mean: torch.Tensor, invstd: torch.Tensor,
+                              eps: float, need_x: bool, masked: bool = False):
+    """Gradients of relu(batch_norm(x)) from ``grad_y`` (with ReLU's mask already applied if
+    ``masked``), which is overwritten with the input gradient (returned as the first value, None
+    unless ``need_x``), then the weight and bias ones.
+
+    Shape:
+        grad_y, y, x: (B, C, H, W); weight, mean, invstd: (C,)
+    """
+    if not masked:
+        aten.threshold_backward.grad_input(grad_y, y, 0, grad_input=grad_y)  # ReLU's mask
+    _, grad_w, grad_b = aten.native_batch_norm_backward(
+        grad_y, x, weight, None, None, mean, invstd, True, eps, [False, True, True])
+    if not need_x:
+        return None, grad_w, grad_b
+    # dx = w * invstd * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M), xhat = (x - mean) * invstd,
+    # i.e. k1 * dy + k2 * x + k3 per channel: two passes over dy's memory, nothing new
+    count = x.numel() // x.shape[1]
+    k1 = weight * invstd
+    c = k1 * invstd * grad_w / count
+    k3 = c * mean - k1 * grad_b / count
+    shape = (1, -1, 1, 1)
+    grad_x = torch.addcmul(k3.view(shape), grad_y, k1.view(shape), out=grad_y)
+    grad_x.addcmul_(x, c.neg().view(shape))
+    return grad_x, grad_w, grad_b
+
+
+def _conv(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+          ctx) -> torch.Tensor:
+    stride, padding, dilation, groups = ctx.conv
+    return aten.convolution(x, weight, bias, stride, padding, dilation, False, [0, 0], groups)
+
+
+def _conv_backward(ctx, grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
+                   need_x: bool, need_w: bool, need_b: bool):
+    stride, padding, dilation, groups = ctx.conv
+    return aten.convolution_backward(
+        grad_out, x, weight, ctx.bias_sizes, stride, padding, dilation, False, [0, 0], groups,
+        [need_x, need_w, need_b and ctx.bias_sizes is not None])
+
+
+def _keep_conv(ctx, conv: nn.Conv2d, bias: Optional[torch.Tensor], eps: float) -> None:
+    ctx.conv = (conv.stride, conv.padding, conv.dilation, conv.groups)
+    ctx.bias_sizes = None if bias is None else list(bias.shape)
+    ctx.eps = eps
+
+
+class _BatchNormReLUConv(torch.autograd.Function):
+    """``conv(relu(batch_norm(x)))`` in training mode: the pre-activation unit.
+
+    Shape:
+        x: (B, C_in, H, W) -> (B, C_out, H', W'); kept for backward: x and relu's output, as
+        autograd keeps them for the three modules.
+    """
+
+    @staticmethod
+    def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
+        _keep_conv(ctx, conv, conv_bias, norm.eps)
+        y, mean, invstd = _batch_norm_relu(x, norm_weight, norm_bias, norm, momentum)
+        ctx.save_for_backward(x, y, norm_weight, mean, invstd, conv_weight)
+        return _conv(y, conv_weight, conv_bias, ctx)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        x, y, norm_weight, mean, invstd, conv_weight = ctx.saved_tensors
+        need_x, need_nw, need_nb, need_cw, need_cb = ctx.needs_input_grad[:5]
+        need_y = need_x or need_nw or need_nb
+        grad_y, grad_cw, grad_cb = _conv_backward(ctx, grad_out, y, conv_weight, need_y,
+                                                  need_cw, need_cb)
+        grad_x = grad_nw = grad_nb = None
+        if need_y:  # grad_y is the conv's fresh result, nobody else's: written over
+            grad_x, grad_nw, grad_nb = _batch_norm_relu_backward(
+                grad_y, y, x, norm_weight, mean, invstd, ctx.eps, need_x)
+        return (grad_x, grad_nw if need_nw else None, grad_nb if need_nb else None, grad_cw,
+                grad_cb, None, None, None)
+
+
+class _ConvBatchNormReLU(torch.autograd.Function):
+    """``relu(batch_norm(conv(x)))`` in training mode: the usual conv-norm-act unit.
+
+    Shape:
+        x: (B, C_in, H, W) -> (B, C_out, H', W'); kept for backward: x, the conv's output and
+        relu's output, as autograd keeps them for the three modules.
+    """
+
+    @staticmethod
+    def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
+        _keep_conv(ctx, conv, conv_bias, norm.eps)
+        h = _conv(x, conv_weight, conv_bias, ctx)
+        y, mean, invstd = _batch_norm_relu(h, norm_weight, norm_bias, norm, momentum)
+        ctx.save_for_backward(x, h, y, norm_weight, mean, invstd, conv_weight)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        x, h, y, norm_weight, mean, invstd, conv_weight = ctx.saved_tensors
+        need_x, need_nw, need_nb, need_cw, need_cb = ctx.needs_input_grad[:5]
+        need_h = need_x or need_cw or need_cb
+        # grad_out may be shared with other consumers: ReLU's backward writes a new map,
+        # which BatchNorm's backward then reuses
+        grad_h = aten.threshold_backward(grad_out, y, 0)
+        grad_h, grad_nw, grad_nb = _batch_norm_relu_backward(
+            grad_h, y, h, norm_weight, mean, invstd, ctx.eps, need_h, masked=True)
+        grad_x = grad_cw = grad_cb = None
+        if need_h:
+            grad_x, grad_cw, grad_cb = _conv_backward(ctx, grad_h, x, conv_weight, need_x,
+                                                      need_cw, need_cb)
+        return (grad_x, grad_nw if need_nw else None, grad_nb if need_nb else None, grad_cw,
+                grad_cb, None, None, None)

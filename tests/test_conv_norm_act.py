@@ -1,0 +1,123 @@
+"""conv_norm_act: a BN-ReLU ConvModule in training with the in-place backward, against the module.
+
+Same outputs and running statistics bit for bit, gradients to rounding, fewer new maps in
+backward; and it steps aside wherever it does not apply.
+"""
+import copy
+
+import pytest
+import torch
+from mmcv.cnn import ConvModule
+from torch.profiler import ProfilerActivity, profile
+
+from hourglass_plugin.models.backbones.conv_norm_act import (POST_ACTIVATION, PRE_ACTIVATION,
+                                                             conv_norm_act)
+
+ORDERS = {'pre': PRE_ACTIVATION, 'post': POST_ACTIVATION}
+FAST = {'pre': '_BatchNormReLUConvBackward', 'post': '_ConvBatchNormReLUBackward'}
+
+
+def unit(order, cin=6, cout=5, kernel=3, stride=1, bias=True, momentum=0.1):
+    torch.manual_seed(0)
+    m = ConvModule(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=bias,
+                   norm_cfg=dict(type='BN', momentum=momentum), order=ORDERS[order])
+    with torch.no_grad():  # norms that are not the identity at initialisation
+        m.norm.weight.uniform_(0.5, 1.5)
+        m.norm.bias.uniform_(-0.5, 0.5)
+    return m.train()
+
+
+def step(module, x, fn):
+    x = x.clone().requires_grad_()
+    out = fn(module, x)
+    weights = torch.linspace(-1, 1, out.numel()).view(out.shape)  # a gradient per element
+    (out * weights).sum().backward()
+    grads = {'x': x.grad, **{n: p.grad for n, p in module.named_parameters()}}
+    return out.detach(), out.grad_fn, grads, {n: b.clone() for n, b in module.named_buffers()}
+
+
+def assert_close(a, b, rel, floor=1e-6):
+    scale = max(float(a.abs().max()), floor)
+    diff = float((a - b).abs().max())
+    assert diff <= rel * scale, f'max |diff| {diff:.3g} > {rel} x {scale:.3g}'
+
+
+@pytest.mark.parametrize('order', ['pre', 'post'])
+@pytest.mark.parametrize('kernel, stride, bias, momentum, mean', [
+    (3, 1, True, 0.1, 0.0), (1, 1, False, None, 0.0), (3, 2, True, 0.1, 0.0),
+    (1, 1, True, 0.1, 20.0)])  # an input far from zero mean (below)
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_same_outputs_statistics_and_gradients(order, kernel, stride, bias, momentum, mean,
+                                               channels_last):
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    reference = unit(order, kernel=kernel, stride=stride, bias=bias, momentum=momentum)
+    ours = copy.deepcopy(reference)
+    x = (torch.randn(3, 6, 9, 8) + mean).contiguous(memory_format=fmt)
+    for _ in range(2):  # twice: the running statistics' update depends on the count
+        out_r, fn_r, g_r, b_r = step(reference, x, lambda m, t: m(t))
+        out_o, fn_o, g_o, b_o = step(ours, x, conv_norm_act)
+        assert type(fn_o).__name__ == FAST[order] and type(fn_r).__name__ != FAST[order]
+        assert torch.equal(out_r, out_o)
+        for name in b_r:
+            assert torch.equal(b_r[name], b_o[name]), name
+        assert set(g_r) == set(g_o)
+        # a conv bias before a training-mode BN has a zero gradient but for rounding: compared
+        # on the scale of the largest gradient
+        largest = max(float(g.abs().max()) for g in g_r.values())
+        # the input gradient is k1 * dy + k2 * x + k3 per channel: its rounding grows with the
+        # norm's |input mean| / std (~1 in the networks; 20 here, after a conv more)
+        rel = 1e-5 if mean == 0 else 1e-4
+        for name in g_r:
+            assert_close(g_r[name], g_o[name], rel=rel, floor=0.1 * largest), name
+        reference.zero_grad(), ours.zero_grad()
+
+
+@pytest.mark.parametrize('case', ['eval', 'no_grad', 'hook', 'group_norm', 'leaky_relu',
+                                  'no_norm', 'conv_act_norm'])
+def test_steps_aside_where_it_does_not_apply(case):
+    kwargs = dict(norm_cfg=dict(type='BN'), order=PRE_ACTIVATION)
+    if case == 'group_norm':
+        kwargs['norm_cfg'] = dict(type='GN', num_groups=2)
+    if case == 'leaky_relu':
+        kwargs['act_cfg'] = dict(type='LeakyReLU')
+    if case == 'no_norm':
+        kwargs['norm_cfg'] = None
+    if case == 'conv_act_norm':
+        kwargs['order'] = ('conv', 'act', 'norm')
+    m = ConvModule(4, 4, 3, padding=1, **kwargs).train()
+    if case == 'eval':
+        m.eval()
+    reference = copy.deepcopy(m)
+    calls = []
+    if case == 'hook':
+        m.conv.register_forward_hook(lambda *args: calls.append(1))
+    leaf = torch.randn(2, 4, 6, 6, requires_grad=True)
+    with torch.set_grad_enabled(case != 'no_grad'):
+        expected = reference(leaf.clone())  # (a clone: an activation first works in place)
+        got = conv_norm_act(m, leaf.clone())
+    assert torch.equal(expected, got)
+    assert type(got.grad_fn).__name__ not in FAST.values()
+    if case == 'hook':
+        assert calls == [1]  # ran through the module, so its hook saw it
+
+
+def maps_allocated_in_backward(module, fn, x):
+    """Allocations of at least the input's size during backward."""
+    x = x.clone().requires_grad_()
+    out = fn(module, x)
+    grad = torch.randn_like(out)
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out.backward(grad)
+    size = x.numel() * x.element_size()
+    return sum(1 for e in prof.profiler.kineto_results.events()
+               if e.name() == '[memory]' and e.nbytes() >= size)
+
+
+@pytest.mark.parametrize('order, fewer', [('pre', 3), ('post', 2)])
+def test_backward_allocates_fewer_maps(order, fewer):
+    reference = unit(order, cin=8, cout=8)
+    ours = copy.deepcopy(reference)
+    x = torch.randn(4, 8, 32, 32)
+    expected = maps_allocated_in_backward(reference, lambda m, t: m(t), x)
+    got = maps_allocated_in_backward(ours, conv_norm_act, x)
+    assert got == expected - fewer, (got, expected)
