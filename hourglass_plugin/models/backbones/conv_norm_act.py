@@ -4,15 +4,15 @@ Written by hand because no maintained library does it for eager CPU training: au
 BN-ReLU's backward as ReLU backward (a new map) and BatchNorm backward (two new maps: the result
 and a temporary). On CPU every new map of 32 MiB or more (e.g. 256 x 64 x 64 at batch 8) comes
 from a fresh ``mmap`` whose pages the kernel faults in and zeroes, at about a third of the speed of
-the arithmetic on it (the README's performance section has the measurements). Here the ReLU mask
-and the BatchNorm input gradient are written into one map in place: the conv's input gradient in
-the pre-activation order (norm, act, conv), a copy of the incoming gradient in the usual order
-(conv, norm, act); the BatchNorm sums come from ``native_batch_norm_backward`` asked for the
-weight and bias gradients only. (torch.compile of a whole Residual was measured too: no faster.)
+the arithmetic on it (the README's performance section has the measurements). Here, for the
+pre-activation order (norm, act, conv), the ReLU mask and the BatchNorm input gradient are written
+in place into the conv's input gradient, a map nobody else holds; the BatchNorm sums come from
+``native_batch_norm_backward`` asked for the weight and bias gradients only. (torch.compile of a
+whole Residual was measured too: no faster.)
 
 The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
 in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
-autograd's by rounding (``tests/test_fast_paths.py``).
+autograd's by rounding (``tests/test_conv_norm_act.py``).
 """
 from typing import Optional, Tuple
 
@@ -23,9 +23,10 @@ from torch.autograd.function import once_differentiable
 
 aten = torch.ops.aten
 
-#: ``ConvModule`` orders handled here: pre-activation (He et al. 2016) and the usual one
+#: the ``ConvModule`` order handled here: pre-activation (He et al. 2016). The usual order
+#: (conv, norm, act) had a Function too (session notes in the README): no faster in training,
+#: and it kept one more map alive for CornerNet's checkpointed training, so it runs as modules.
 PRE_ACTIVATION = ('norm', 'act', 'conv')
-POST_ACTIVATION = ('conv', 'norm', 'act')
 
 
 def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
@@ -39,22 +40,35 @@ def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
     Shape:
         x: (B, C_in, H, W) -> (B, C_out, H', W')
     """
-    if not _applies(unit, x):
+    if not (isinstance(unit, ConvModule) and unit.with_norm and unit.with_activation
+            and tuple(unit.order) == PRE_ACTIVATION and not unit.with_explicit_padding
+            and applies(x, unit.norm, unit.activate, unit.conv, unit)):
         return unit(x)
-    norm, conv = unit.norm, unit.conv
+    return _apply(x, unit.norm, unit.conv)
+
+
+def norm_act_conv(norm: nn.BatchNorm2d, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(relu(norm(x)))`` with the in-place backward, for modules of different units (e.g.
+    a BasicBlock's first norm and ReLU and its second conv), where :func:`applies` says so.
+
+    Shape:
+        x: (B, C_in, H, W) -> (B, C_out, H', W')
+    """
+    return _apply(x, norm, conv)
+
+
+def _apply(x: torch.Tensor, norm: nn.BatchNorm2d, conv: nn.Conv2d) -> torch.Tensor:
     # nn.BatchNorm2d.forward's bookkeeping of the running statistics, as it does it
     norm.num_batches_tracked.add_(1)
     momentum = 1.0 / float(norm.num_batches_tracked) if norm.momentum is None else norm.momentum
-    function = _BatchNormReLUConv if tuple(unit.order) == PRE_ACTIVATION else _ConvBatchNormReLU
-    return function.apply(x, norm.weight, norm.bias, conv.weight, conv.bias, norm, momentum,
-                          conv)
+    return _BatchNormReLUConv.apply(x, norm.weight, norm.bias, conv.weight, conv.bias, norm,
+                                    momentum, conv)
 
 
-def _applies(unit: nn.Module, x: torch.Tensor) -> bool:
-    if not (isinstance(unit, ConvModule) and unit.with_norm and unit.with_activation
-            and tuple(unit.order) in (PRE_ACTIVATION, POST_ACTIVATION)):
-        return False
-    norm, act, conv = unit.norm, unit.activate, unit.conv
+def applies(x: torch.Tensor, norm: nn.Module, act: nn.Module, conv: nn.Module,
+            *others: nn.Module) -> bool:
+    """Whether ``conv(act(norm(x)))`` can run as :class:`_BatchNormReLUConv` (see
+    :func:`conv_norm_act`); ``others``: modules whose hooks would be skipped too."""
     return (torch.is_grad_enabled() and x.device.type == 'cpu' and x.dim() == 4
             and not torch.is_autocast_enabled('cpu')
             and type(norm) is nn.BatchNorm2d and norm.training and norm.affine
@@ -63,7 +77,7 @@ def _applies(unit: nn.Module, x: torch.Tensor) -> bool:
             and type(conv) is nn.Conv2d and conv.padding_mode == 'zeros'
             and not isinstance(conv.padding, str)
             and not any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-                        or m._backward_pre_hooks for m in (unit, norm, act, conv)))
+                        or m._backward_pre_hooks for m in (norm, act, conv, *others)))
 
 
 def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
@@ -76,16 +90,14 @@ def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
 
 def _batch_norm_relu_backward(grad_y: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
                               weight: torch.Tensor, mean: torch.Tensor, invstd: torch.Tensor,
-                              eps: float, need_x: bool, masked: bool = False):
-    """Gradients of relu(batch_norm(x)) from ``grad_y`` (with ReLU's mask already applied if
-    ``masked``), which is overwritten with the input gradient (returned as the first value, None
-    unless ``need_x``), then the weight and bias ones.
+                              eps: float, need_x: bool):
+    """Gradients of relu(batch_norm(x)) from ``grad_y``, which is overwritten with the input
+    gradient (returned as the first value, None unless ``need_x``), then the weight and bias ones.
 
     Shape:
         grad_y, y, x: (B, C, H, W); weight, mean, invstd: (C,)
     """
-    if not masked:
-        aten.threshold_backward.grad_input(grad_y, y, 0, grad_input=grad_y)  # ReLU's mask
+    aten.threshold_backward.grad_input(grad_y, y, 0, grad_input=grad_y)  # ReLU's mask
     _, grad_w, grad_b = aten.native_batch_norm_backward(
         grad_y, x, weight, None, None, mean, invstd, True, eps, [False, True, True])
     if not need_x:
@@ -149,40 +161,5 @@ class _BatchNormReLUConv(torch.autograd.Function):
         if need_y:  # grad_y is the conv's fresh result, nobody else's: written over
             grad_x, grad_nw, grad_nb = _batch_norm_relu_backward(
                 grad_y, y, x, norm_weight, mean, invstd, ctx.eps, need_x)
-        return (grad_x, grad_nw if need_nw else None, grad_nb if need_nb else None, grad_cw,
-                grad_cb, None, None, None)
-
-
-class _ConvBatchNormReLU(torch.autograd.Function):
-    """``relu(batch_norm(conv(x)))`` in training mode: the usual conv-norm-act unit.
-
-    Shape:
-        x: (B, C_in, H, W) -> (B, C_out, H', W'); kept for backward: x, the conv's output and
-        relu's output, as autograd keeps them for the three modules.
-    """
-
-    @staticmethod
-    def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
-        _keep_conv(ctx, conv, conv_bias, norm.eps)
-        h = _conv(x, conv_weight, conv_bias, ctx)
-        y, mean, invstd = _batch_norm_relu(h, norm_weight, norm_bias, norm, momentum)
-        ctx.save_for_backward(x, h, y, norm_weight, mean, invstd, conv_weight)
-        return y
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
-        x, h, y, norm_weight, mean, invstd, conv_weight = ctx.saved_tensors
-        need_x, need_nw, need_nb, need_cw, need_cb = ctx.needs_input_grad[:5]
-        need_h = need_x or need_cw or need_cb
-        # grad_out may be shared with other consumers: ReLU's backward writes a new map,
-        # which BatchNorm's backward then reuses
-        grad_h = aten.threshold_backward(grad_out, y, 0)
-        grad_h, grad_nw, grad_nb = _batch_norm_relu_backward(
-            grad_h, y, h, norm_weight, mean, invstd, ctx.eps, need_h, masked=True)
-        grad_x = grad_cw = grad_cb = None
-        if need_h:
-            grad_x, grad_cw, grad_cb = _conv_backward(ctx, grad_h, x, conv_weight, need_x,
-                                                      need_cw, need_cb)
         return (grad_x, grad_nw if need_nw else None, grad_nb if need_nb else None, grad_cw,
                 grad_cb, None, None, None)
