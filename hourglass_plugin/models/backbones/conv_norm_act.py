@@ -6,9 +6,11 @@ and a temporary). On CPU every new map of 32 MiB or more (e.g. 256 x 64 x 64 at 
 from a fresh ``mmap`` whose pages the kernel faults in and zeroes, at about a third of the speed of
 the arithmetic on it (the README's performance section has the measurements). Here, for the
 pre-activation order (norm, act, conv), the ReLU mask and the BatchNorm input gradient are written
-in place into the conv's input gradient, a map nobody else holds; the BatchNorm sums come from
-``native_batch_norm_backward`` asked for the weight and bias gradients only. (torch.compile of a
-whole Residual was measured too: no faster.)
+in place into the conv's input gradient, a map nobody else holds; in the usual order (conv, norm,
+act), into the fresh map of ReLU's backward (the conv stays autograd's own node, so its output and
+ReLU's are freed as soon as their backward is done, as with the modules). The BatchNorm sums come
+from ``native_batch_norm_backward`` asked for the weight and bias gradients only. (torch.compile of
+a whole Residual was measured too: no faster.)
 
 The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
 in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
@@ -23,10 +25,9 @@ from torch.autograd.function import once_differentiable
 
 aten = torch.ops.aten
 
-#: the ``ConvModule`` order handled here: pre-activation (He et al. 2016). The usual order
-#: (conv, norm, act) had a Function too (session notes in the README): no faster in training,
-#: and it kept one more map alive for CornerNet's checkpointed training, so it runs as modules.
+#: ``ConvModule`` orders handled here: pre-activation (He et al. 2016) and the usual one
 PRE_ACTIVATION = ('norm', 'act', 'conv')
+POST_ACTIVATION = ('conv', 'norm', 'act')
 
 
 def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
@@ -41,10 +42,15 @@ def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
         x: (B, C_in, H, W) -> (B, C_out, H', W')
     """
     if not (isinstance(unit, ConvModule) and unit.with_norm and unit.with_activation
-            and tuple(unit.order) == PRE_ACTIVATION and not unit.with_explicit_padding
+            and tuple(unit.order) in (PRE_ACTIVATION, POST_ACTIVATION)
+            and not unit.with_explicit_padding
             and applies(x, unit.norm, unit.activate, unit.conv, unit)):
         return unit(x)
-    return _apply(x, unit.norm, unit.conv)
+    if tuple(unit.order) == PRE_ACTIVATION:
+        return _apply(x, unit.norm, unit.conv)
+    norm = unit.norm
+    momentum = _count_batch(norm)
+    return _BatchNormReLU.apply(unit.conv(x), norm.weight, norm.bias, norm, momentum)
 
 
 def norm_act_conv(norm: nn.BatchNorm2d, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
@@ -57,10 +63,15 @@ def norm_act_conv(norm: nn.BatchNorm2d, conv: nn.Conv2d, x: torch.Tensor) -> tor
     return _apply(x, norm, conv)
 
 
-def _apply(x: torch.Tensor, norm: nn.BatchNorm2d, conv: nn.Conv2d) -> torch.Tensor:
-    # nn.BatchNorm2d.forward's bookkeeping of the running statistics, as it does it
+def _count_batch(norm: nn.BatchNorm2d) -> float:
+    """nn.BatchNorm2d.forward's bookkeeping of the running statistics, as it does it: the
+    momentum for this batch."""
     norm.num_batches_tracked.add_(1)
-    momentum = 1.0 / float(norm.num_batches_tracked) if norm.momentum is None else norm.momentum
+    return 1.0 / float(norm.num_batches_tracked) if norm.momentum is None else norm.momentum
+
+
+def _apply(x: torch.Tensor, norm: nn.BatchNorm2d, conv: nn.Conv2d) -> torch.Tensor:
+    momentum = _count_batch(norm)
     return _BatchNormReLUConv.apply(x, norm.weight, norm.bias, conv.weight, conv.bias, norm,
                                     momentum, conv)
 
@@ -90,14 +101,16 @@ def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
 
 def _batch_norm_relu_backward(grad_y: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
                               weight: torch.Tensor, mean: torch.Tensor, invstd: torch.Tensor,
-                              eps: float, need_x: bool):
-    """Gradients of relu(batch_norm(x)) from ``grad_y``, which is overwritten with the input
-    gradient (returned as the first value, None unless ``need_x``), then the weight and bias ones.
+                              eps: float, need_x: bool, masked: bool = False):
+    """Gradients of relu(batch_norm(x)) from ``grad_y`` (ReLU's mask already applied if
+    ``masked``), which is overwritten with the input gradient (returned as the first value, None
+    unless ``need_x``), then the weight and bias ones.
 
     Shape:
         grad_y, y, x: (B, C, H, W); weight, mean, invstd: (C,)
     """
-    aten.threshold_backward.grad_input(grad_y, y, 0, grad_input=grad_y)  # ReLU's mask
+    if not masked:
+        aten.threshold_backward.grad_input(grad_y, y, 0, grad_input=grad_y)  # ReLU's mask
     _, grad_w, grad_b = aten.native_batch_norm_backward(
         grad_y, x, weight, None, None, mean, invstd, True, eps, [False, True, True])
     if not need_x:
@@ -163,3 +176,31 @@ class _BatchNormReLUConv(torch.autograd.Function):
                 grad_y, y, x, norm_weight, mean, invstd, ctx.eps, need_x)
         return (grad_x, grad_nw if need_nw else None, grad_nb if need_nb else None, grad_cw,
                 grad_cb, None, None, None)
+
+
+class _BatchNormReLU(torch.autograd.Function):
+    """``relu(batch_norm(h))`` in training mode, after a conv: the usual unit's last two.
+
+    Shape:
+        h: (B, C, H, W) -> (B, C, H, W); kept for backward: h and relu's output, as autograd
+        keeps them for the two modules.
+    """
+
+    @staticmethod
+    def forward(ctx, h, norm_weight, norm_bias, norm, momentum):
+        ctx.eps = norm.eps
+        y, mean, invstd = _batch_norm_relu(h, norm_weight, norm_bias, norm, momentum)
+        ctx.save_for_backward(h, y, norm_weight, mean, invstd)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
+        h, y, norm_weight, mean, invstd = ctx.saved_tensors
+        need_h, need_nw, need_nb = ctx.needs_input_grad[:3]
+        # grad_out may be shared with other consumers: ReLU's backward writes a new map, which
+        # BatchNorm's backward then reuses
+        grad_h = aten.threshold_backward(grad_out, y, 0)
+        grad_h, grad_nw, grad_nb = _batch_norm_relu_backward(
+            grad_h, y, h, norm_weight, mean, invstd, ctx.eps, need_h, masked=True)
+        return grad_h, grad_nw if need_nw else None, grad_nb if need_nb else None, None, None

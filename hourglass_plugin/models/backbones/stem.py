@@ -1,4 +1,5 @@
 """The stem: from the image to the first hourglass's input at 1/4 resolution."""
+from functools import partial
 from typing import Sequence, Union
 
 import torch
@@ -9,6 +10,7 @@ from torch import nn
 from mmpose.utils.typing import ConfigType
 from .blocks import get_block
 from .checkpointing import checkpointed, needs_checkpoint
+from .conv_norm_act import conv_norm_act
 
 
 class Stem(BaseModule):
@@ -72,6 +74,7 @@ class Stem(BaseModule):
         self.out_channels = block_channels[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv = partial(conv_norm_act, self.conv)  # self.conv(x), see conv_norm_act
         if needs_checkpoint(self.with_cp):
-            return self.layers(checkpointed(self.conv, self.conv, x))
-        return self.layers(self.conv(x))
+            return self.layers(checkpointed(self.conv, conv, x))
+        return self.layers(conv(x))
