@@ -161,3 +161,46 @@ def graph_nodes(out):
             seen.add(fn)
             todo.extend(f for f, _ in fn.next_functions)
     return {type(fn).__name__ for fn in seen}
+
+
+def test_units_sharing_the_workspace_keep_their_own_gradients():
+    """Two pre-activation units on maps of one shape write relu(bn(x)) into the same workspace;
+    each recomputes its own in backward, so both equal the modules run one by one."""
+    reference = torch.nn.Sequential(unit('pre', cin=6, cout=6), unit('pre', cin=6, cout=6))
+    with torch.no_grad():
+        reference[1].norm.weight.uniform_(-1.5, 1.5)  # the second unit differs from the first
+    ours = copy.deepcopy(reference)
+    x = torch.randn(3, 6, 9, 8)
+    out_r, _, g_r, b_r = step(reference, x, lambda m, t: m(t))
+    out_o, _, g_o, b_o = step(ours, x, lambda m, t: conv_norm_act(m[1], conv_norm_act(m[0], t)))
+    assert torch.equal(out_r, out_o)
+    for name in b_r:
+        assert torch.equal(b_r[name], b_o[name]), name
+    largest = max(float(g.abs().max()) for g in g_r.values())
+    for name in g_r:
+        assert_close(g_r[name], g_o[name], rel=1e-5, floor=0.1 * largest), name
+
+
+def maps_kept_for_backward(fn, x):
+    """Tensors of x's size or more that autograd keeps for backward while ``fn(x)`` runs."""
+    kept = []
+
+    def pack(t):
+        if t.numel() >= x.numel():
+            kept.append(t.shape)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(x)
+    return len(kept)
+
+
+def test_pre_activation_unit_keeps_only_its_input():
+    from hourglass_plugin.models.backbones.conv_norm_act import release_workspace
+    reference = unit('pre', cin=8, cout=8, kernel=1)
+    ours = copy.deepcopy(reference)
+    x = torch.randn(4, 8, 16, 16, requires_grad=True)
+    # the modules: BN's input, ReLU's output and the conv's input (the last two one map)
+    assert maps_kept_for_backward(reference, x) == 3
+    release_workspace()  # and it works from nothing again
+    assert maps_kept_for_backward(lambda t: conv_norm_act(ours, t), x) == 1

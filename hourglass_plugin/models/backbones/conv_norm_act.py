@@ -12,10 +12,17 @@ ReLU's are freed as soon as their backward is done, as with the modules). The Ba
 from ``native_batch_norm_backward`` asked for the weight and bias gradients only. (torch.compile of
 a whole Residual was measured too: no faster.)
 
+The pre-activation unit also does not keep ``relu(batch_norm(x))`` for backward: forward writes it
+into a workspace, a map of x's shape reused by every unit of that shape (one per thread and shape,
+kept between steps: :func:`release_workspace` frees them), and backward recomputes it there with the
+same ``native_batch_norm`` call, bit for bit. That saves keeping one map per unit (about a third of
+a training step's memory in the paper's network) and the page faults of making it.
+
 The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
 in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
 autograd's by rounding (``tests/test_conv_norm_act.py``).
 """
+import threading
 from typing import Optional, Tuple
 
 import torch
@@ -91,6 +98,40 @@ def applies(x: torch.Tensor, norm: nn.Module, act: nn.Module, conv: nn.Module,
                         or m._backward_pre_hooks for m in (norm, act, conv, *others)))
 
 
+_workspaces = threading.local()  # .maps: {(shape, stride, dtype, device): tensor}
+
+
+def release_workspace() -> None:
+    """Frees this thread's workspace maps (they are made again when next needed)."""
+    _workspaces.maps = {}
+
+
+def _workspace(like: torch.Tensor) -> torch.Tensor:
+    """This thread's map of ``like``'s shape and strides: a temporary, valid until the next call
+    for the same shape (the units use it within one forward or one backward)."""
+    maps = getattr(_workspaces, 'maps', None)
+    if maps is None:
+        maps = _workspaces.maps = {}
+    key = (tuple(like.shape), like.stride(), like.dtype, like.device)
+    if key not in maps:
+        maps[key] = torch.empty_strided(like.shape, like.stride(), dtype=like.dtype,
+                                        device=like.device)
+    return maps[key]
+
+
+def _batch_norm_relu_into_workspace(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                                    running_mean: Optional[torch.Tensor],
+                                    running_var: Optional[torch.Tensor], momentum: float,
+                                    eps: float):
+    """relu(batch_norm(x)) with batch statistics, written into the workspace (running ones
+    updated if given): (y, mean, invstd). The same call again gives the same y, bit for bit."""
+    y = _workspace(x)
+    mean, invstd = x.new_empty(x.shape[1]), x.new_empty(x.shape[1])
+    aten.native_batch_norm.out(x, weight, bias, running_mean, running_var, True, momentum, eps,
+                               out=y, save_mean=mean, save_invstd=invstd)
+    return y.relu_(), mean, invstd
+
+
 def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                      norm: nn.BatchNorm2d, momentum: float):
     """relu(batch_norm(x)) with batch statistics (running ones updated): (y, mean, invstd)."""
@@ -151,23 +192,27 @@ class _BatchNormReLUConv(torch.autograd.Function):
     """``conv(relu(batch_norm(x)))`` in training mode: the pre-activation unit.
 
     Shape:
-        x: (B, C_in, H, W) -> (B, C_out, H', W'); kept for backward: x and relu's output, as
-        autograd keeps them for the three modules.
+        x: (B, C_in, H, W) -> (B, C_out, H', W'); kept for backward: x (autograd would keep
+        relu's output too; here it is recomputed into the workspace).
     """
 
     @staticmethod
     def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
         _keep_conv(ctx, conv, conv_bias, norm.eps)
-        y, mean, invstd = _batch_norm_relu(x, norm_weight, norm_bias, norm, momentum)
-        ctx.save_for_backward(x, y, norm_weight, mean, invstd, conv_weight)
+        y, mean, invstd = _batch_norm_relu_into_workspace(
+            x, norm_weight, norm_bias, norm.running_mean, norm.running_var, momentum, norm.eps)
+        ctx.save_for_backward(x, norm_weight, norm_bias, mean, invstd, conv_weight)
         return _conv(y, conv_weight, conv_bias, ctx)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: torch.Tensor) -> Tuple[Optional[torch.Tensor], ...]:
-        x, y, norm_weight, mean, invstd, conv_weight = ctx.saved_tensors
+        x, norm_weight, norm_bias, mean, invstd, conv_weight = ctx.saved_tensors
         need_x, need_nw, need_nb, need_cw, need_cb = ctx.needs_input_grad[:5]
         need_y = need_x or need_nw or need_nb
+        # forward's relu(batch_norm(x)) again (no running statistics to update this time)
+        y, _, _ = _batch_norm_relu_into_workspace(x, norm_weight, norm_bias, None, None, 0.0,
+                                                  ctx.eps)
         grad_y, grad_cw, grad_cb = _conv_backward(ctx, grad_out, y, conv_weight, need_y,
                                                   need_cw, need_cb)
         grad_x = grad_nw = grad_nb = None
