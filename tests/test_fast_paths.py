@@ -73,7 +73,9 @@ def test_with_cp_keeps_less_for_backward(kind):
     x = torch.randn(2, 3, 64, 64)
     sizes = {cp: saved_bytes(build(CFGS[kind](num_stacks=2, with_cp=cp)).train(), x)
              for cp in (False, True, 'hourglass')}
-    assert sizes[True] < 0.5 * sizes[False], sizes
+    # (without checkpointing the pre-activation units already keep only their input, see
+    # conv_norm_act: what is left to save here is the rest of each unit, the stem and the outputs)
+    assert sizes[True] < 0.65 * sizes[False], sizes
     assert sizes['hourglass'] < 0.8 * sizes[False], sizes  # stem and stack outputs stay
 
 
