@@ -204,3 +204,21 @@ def test_pre_activation_unit_keeps_only_its_input():
     assert maps_kept_for_backward(reference, x) == 3
     release_workspace()  # and it works from nothing again
     assert maps_kept_for_backward(lambda t: conv_norm_act(ours, t), x) == 1
+
+
+def test_workspace_stays_bounded_with_ever_new_input_sizes(monkeypatch):
+    from hourglass_plugin.models.backbones import conv_norm_act as module
+    monkeypatch.setattr(module, 'MAX_WORKSPACE_MAPS', 3)
+    module.release_workspace()
+    ours = unit('pre', cin=4, cout=4)
+    reference = copy.deepcopy(ours)
+    for size in range(6, 14):  # multi-scale: a new shape every step
+        x = torch.randn(2, 4, size, size)
+        out_r, _, g_r, _ = step(reference, x, lambda m, t: m(t))
+        out_o, _, g_o, _ = step(ours, x, conv_norm_act)
+        assert len(module._workspaces.maps) <= 3
+        assert torch.equal(out_r, out_o)
+        largest = max(float(g.abs().max()) for g in g_r.values())
+        for name in g_r:
+            assert_close(g_r[name], g_o[name], rel=1e-5, floor=0.1 * largest), name
+        reference.zero_grad(), ours.zero_grad()

@@ -99,6 +99,10 @@ def applies(x: torch.Tensor, norm: nn.Module, act: nn.Module, conv: nn.Module,
 
 
 _workspaces = threading.local()  # .maps: {(shape, stride, dtype, device): tensor}
+#: at most this many workspace maps per thread: inputs of ever new sizes (multi-scale training)
+#: start a new set instead of growing it without end (a training step of the paper's network
+#: uses about 15 shapes)
+MAX_WORKSPACE_MAPS = 64
 
 
 def release_workspace() -> None:
@@ -114,6 +118,8 @@ def _workspace(like: torch.Tensor) -> torch.Tensor:
         maps = _workspaces.maps = {}
     key = (tuple(like.shape), like.stride(), like.dtype, like.device)
     if key not in maps:
+        if len(maps) >= MAX_WORKSPACE_MAPS:
+            maps.clear()
         maps[key] = torch.empty_strided(like.shape, like.stride(), dtype=like.dtype,
                                         device=like.device)
     return maps[key]
