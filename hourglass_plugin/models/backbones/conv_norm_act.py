@@ -3,8 +3,8 @@
 Written by hand because no maintained library does it for eager CPU training: autograd runs
 BN-ReLU's backward as ReLU backward (a new map) and BatchNorm backward (two new maps: the result
 and a temporary). On CPU every new map of 32 MiB or more (e.g. 256 x 64 x 64 at batch 8) comes
-from a fresh ``mmap`` whose pages the kernel faults in and zeroes, at about a third of the speed of
-the arithmetic on it (the README's performance section has the measurements). Here, for the
+from a fresh ``mmap`` whose pages the kernel faults in and zeroes (the README's performance
+section). Here, for the
 pre-activation order (norm, act, conv), the ReLU mask and the BatchNorm input gradient are written
 in place into the conv's input gradient, a map nobody else holds; in the usual order (conv, norm,
 act), into the fresh map of ReLU's backward (the conv stays autograd's own node, so its output and
@@ -15,8 +15,9 @@ a whole Residual was measured too: no faster.)
 The pre-activation unit also does not keep ``relu(batch_norm(x))`` for backward: forward writes it
 into a workspace, a map of x's shape reused by every unit of that shape (one per thread and shape,
 kept between steps: :func:`release_workspace` frees them), and backward recomputes it there with the
-same ``native_batch_norm`` call, bit for bit. That saves keeping one map per unit (about a third of
-a training step's memory in the paper's network) and the page faults of making it.
+same ``native_batch_norm`` call, bit for bit. That saves keeping one map per unit (the paper's hg8
+training step: 2980 MB against 4586 MB, ``tools/benchmark.py --scenarios pose_train``) and the
+page faults of making it.
 
 The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
 in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
@@ -100,8 +101,7 @@ def applies(x: torch.Tensor, norm: nn.Module, act: nn.Module, conv: nn.Module,
 
 _workspaces = threading.local()  # .maps: {(shape, stride, dtype, device): tensor}
 #: at most this many workspace maps per thread: inputs of ever new sizes (multi-scale training)
-#: start a new set instead of growing it without end (a training step of the paper's network
-#: uses about 15 shapes)
+#: start a new set instead of growing it without end
 MAX_WORKSPACE_MAPS = 64
 
 
@@ -125,24 +125,18 @@ def _workspace(like: torch.Tensor) -> torch.Tensor:
     return maps[key]
 
 
-def _batch_norm_relu_into_workspace(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                                    running_mean: Optional[torch.Tensor],
-                                    running_var: Optional[torch.Tensor], momentum: float,
-                                    eps: float):
-    """relu(batch_norm(x)) with batch statistics, written into the workspace (running ones
-    updated if given): (y, mean, invstd). The same call again gives the same y, bit for bit."""
-    y = _workspace(x)
-    mean, invstd = x.new_empty(x.shape[1]), x.new_empty(x.shape[1])
-    aten.native_batch_norm.out(x, weight, bias, running_mean, running_var, True, momentum, eps,
-                               out=y, save_mean=mean, save_invstd=invstd)
-    return y.relu_(), mean, invstd
-
-
 def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
-                     norm: nn.BatchNorm2d, momentum: float):
-    """relu(batch_norm(x)) with batch statistics (running ones updated): (y, mean, invstd)."""
-    y, mean, invstd = aten.native_batch_norm(x, weight, bias, norm.running_mean,
-                                             norm.running_var, True, momentum, norm.eps)
+                     running_mean: Optional[torch.Tensor], running_var: Optional[torch.Tensor],
+                     momentum: float, eps: float, out: Optional[torch.Tensor] = None):
+    """relu(batch_norm(x)) with batch statistics (running ones updated if given), into ``out``
+    if given, else a new map: (y, mean, invstd)."""
+    if out is None:
+        y, mean, invstd = aten.native_batch_norm(x, weight, bias, running_mean, running_var,
+                                                 True, momentum, eps)
+    else:
+        y, mean, invstd = out, x.new_empty(x.shape[1]), x.new_empty(x.shape[1])
+        aten.native_batch_norm.out(x, weight, bias, running_mean, running_var, True, momentum,
+                                   eps, out=y, save_mean=mean, save_invstd=invstd)
     return y.relu_(), mean, invstd
 
 
@@ -205,8 +199,9 @@ class _BatchNormReLUConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
         _keep_conv(ctx, conv, conv_bias, norm.eps)
-        y, mean, invstd = _batch_norm_relu_into_workspace(
-            x, norm_weight, norm_bias, norm.running_mean, norm.running_var, momentum, norm.eps)
+        y, mean, invstd = _batch_norm_relu(x, norm_weight, norm_bias, norm.running_mean,
+                                           norm.running_var, momentum, norm.eps,
+                                           out=_workspace(x))
         ctx.save_for_backward(x, norm_weight, norm_bias, mean, invstd, conv_weight)
         return _conv(y, conv_weight, conv_bias, ctx)
 
@@ -216,9 +211,10 @@ class _BatchNormReLUConv(torch.autograd.Function):
         x, norm_weight, norm_bias, mean, invstd, conv_weight = ctx.saved_tensors
         need_x, need_nw, need_nb, need_cw, need_cb = ctx.needs_input_grad[:5]
         need_y = need_x or need_nw or need_nb
-        # forward's relu(batch_norm(x)) again (no running statistics to update this time)
-        y, _, _ = _batch_norm_relu_into_workspace(x, norm_weight, norm_bias, None, None, 0.0,
-                                                  ctx.eps)
+        # forward's relu(batch_norm(x)) again, the same call, bit for bit (no running
+        # statistics to update this time)
+        y, _, _ = _batch_norm_relu(x, norm_weight, norm_bias, None, None, 0.0, ctx.eps,
+                                   out=_workspace(x))
         grad_y, grad_cw, grad_cb = _conv_backward(ctx, grad_out, y, conv_weight, need_y,
                                                   need_cw, need_cb)
         grad_x = grad_nw = grad_nb = None
@@ -240,7 +236,8 @@ class _BatchNormReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, norm_weight, norm_bias, norm, momentum):
         ctx.eps = norm.eps
-        y, mean, invstd = _batch_norm_relu(h, norm_weight, norm_bias, norm, momentum)
+        y, mean, invstd = _batch_norm_relu(h, norm_weight, norm_bias, norm.running_mean,
+                                           norm.running_var, momentum, norm.eps)
         ctx.save_for_backward(h, y, norm_weight, mean, invstd)
         return y
 

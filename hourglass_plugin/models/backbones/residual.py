@@ -8,8 +8,7 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
-# Pre-activation: normalise and activate, then convolve (He et al. 2016 "Identity Mappings").
-from .conv_norm_act import PRE_ACTIVATION, conv_norm_act
+from .conv_norm_act import PRE_ACTIVATION, conv_norm_act  # norm, act, then conv
 
 
 class Residual(BaseModule):
