@@ -7,10 +7,15 @@ import sys
 
 import pytest
 import torch
+
+try:
+    import resource
+except ImportError:  # Windows: the page fault test skips
+    resource = None
 from torch import nn
 
-from hourglass_plugin.perf.measure import (alternate, conv_flops, max_abs_diff_rel, ratios,
-                                           step_memory_bytes)
+from hourglass_plugin.perf.measure import (alternate, conv_flops, kernel_usage,
+                                           max_abs_diff_rel, ratios, step_memory_bytes)
 from conftest import REPO
 
 
@@ -46,6 +51,24 @@ def test_alternate_and_ratios():
     assert rel == {'ref': 1.0, 'b': 0.5}
 
 
+@pytest.mark.skipif(kernel_usage() is None, reason='no resource module (page fault counts)')
+def test_alternate_counts_page_faults_of_each_step():
+    held = []
+
+    def touch_new_pages() -> None:  # 64 MiB, above glibc's largest mmap threshold: new pages
+        held.clear()
+        held.append(torch.ones(16 * 2**20))
+
+    kernel = {}
+    alternate({'quiet': lambda: None, 'touching': touch_new_pages}, rounds=2, kernel=kernel)
+    assert [len(v) for v in kernel.values()] == [2, 2]
+    pages = 64 * 2**20 // resource.getpagesize()
+    for faults, sys_s in kernel['touching']:
+        # every page once (fewer if the kernel maps huge pages: then not all pages fault)
+        assert faults >= pages // 512 and sys_s >= 0
+    assert max(f for f, _ in kernel['quiet']) < min(f for f, _ in kernel['touching'])
+
+
 def test_max_abs_diff_rel():
     a = [torch.tensor([0.0, 2.0]), torch.tensor([1.0, 4.0])]
     b = [torch.tensor([0.0, 2.0]), torch.tensor([1.0, 4.4])]
@@ -72,6 +95,8 @@ def test_benchmark_tool_tiny_run(tmp_path):
         for row in rows.values():
             assert row['median_s'] > 0 and row['gflops_per_s'] > 0
             assert row['contender'] in result.stdout
+            if kernel_usage() is not None:
+                assert len(row['minor_faults']) == len(row['sys_times_s']) == 1
     hg104 = {c['contender']: c for c in by_name['hg104_train']['contenders']}
     assert all(c['step_memory_mb'] > 0 for c in hg104.values())
     # checkpointing keeps less: the measurement sees it even at toy sizes

@@ -8,7 +8,9 @@ Each scenario runs its contenders in this one process, in turn, round after roun
 elsewhere hits all alike); the ratio is the median over rounds of a contender's time over the
 reference's in the same round. GFLOP/s count the useful conv work (forward convs, x3 for a
 training step), next to this machine's conv peak measured at the start. Step memory: see
-``hourglass_plugin/perf/measure.py``. ``--tiny`` runs every scenario at toy sizes (the smoke test).
+``hourglass_plugin/perf/measure.py``. Page faults and sys s: the step's minor page faults and
+system CPU seconds (medians over rounds), the kernel's share of a contender's time. ``--tiny``
+runs every scenario at toy sizes (the smoke test).
 """
 import argparse
 import datetime
@@ -16,6 +18,7 @@ import json
 import os
 import os.path as osp
 import platform
+import statistics
 import sys
 
 import torch
@@ -55,14 +58,18 @@ def format_table(result: dict, peak: float) -> str:
     lines = [f"== {result['name']}: {result['setting']}",
              f"   reference: {result['reference']}; target: {result['target']}"]
     header = ('contender', 'median s', 'ratio', 'CPU-time ratio', 'GFLOP/s', '% conv peak',
-              'step mem MB', 'check')
+              'page faults', 'sys s', 'step mem MB', 'check')
     rows = [header]
     for c in result['contenders']:
         mem = '' if c['step_memory_mb'] is None else f"{c['step_memory_mb']:.0f}"
+        faults = sys_s = ''  # medians over rounds, where the OS counts them
+        if c.get('minor_faults'):
+            faults = f"{statistics.median(c['minor_faults']):.0f}"
+            sys_s = f"{statistics.median(c['sys_times_s']):.2f}"
         rows.append((c['contender'], f"{c['median_s']:.3f}", f"{c['ratio']:.3f}",
                      f"{c['cpu_ratio']:.3f}",
-                     f"{c['gflops_per_s']:.0f}", f"{100 * c['gflops_per_s'] / peak:.0f}%", mem,
-                     c['check']))
+                     f"{c['gflops_per_s']:.0f}", f"{100 * c['gflops_per_s'] / peak:.0f}%",
+                     faults, sys_s, mem, c['check']))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
         lines.append('| ' + ' | '.join(v.ljust(w) for v, w in zip(row, widths)) + ' |')

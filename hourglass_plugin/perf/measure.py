@@ -3,7 +3,11 @@
 Timing: every round runs each contender once, in turn, in one process, so load from elsewhere
 hits all of them alike; a contender's ratio is the median over rounds of its time divided by the
 reference's time in the same round. The process's CPU time per step is recorded beside it, and
-its ratio too: under load from elsewhere, wall time also counts the waits for a core.
+its ratio too: under load from elsewhere, wall time also counts the waits for a core. So are the
+step's minor page faults and system CPU time (``resource.getrusage``, where the OS has it): on this
+machine a new tensor of 32 MiB or more is a fresh ``mmap`` whose pages the kernel faults in one by
+one, and what a fault costs drifts with the machine's memory state, so the faults show how much of
+a contender's time is the kernel's.
 
 Memory: the bytes that torch's CPU allocator hands out during one step, recorded by
 ``torch.profiler`` (``profile_memory=True``: one event per allocation and free, with its size).
@@ -15,7 +19,12 @@ the process's own bookkeeping. oneDNN's scratch buffers come from the same alloc
 """
 import statistics
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+try:
+    import resource
+except ImportError:  # not on Windows: no page fault counts there
+    resource = None
 
 import torch
 from torch import nn
@@ -80,29 +89,46 @@ def step_memory_bytes(step: Callable[[], object], device: torch.device) -> int:
     return peak
 
 
+def kernel_usage() -> Optional[Tuple[int, float]]:
+    """(minor page faults, system CPU seconds) of this process so far; None without ``resource``."""
+    if resource is None:
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt, usage.ru_stime
+
+
 def alternate(steps: Dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
               sync: Callable[[], None] = lambda: None,
-              cpu_times: Optional[Dict[str, List[float]]] = None) -> Dict[str, List[float]]:
+              cpu_times: Optional[Dict[str, List[float]]] = None,
+              kernel: Optional[Dict[str, List[Tuple[int, float]]]] = None
+              ) -> Dict[str, List[float]]:
     """Wall seconds of each step over ``rounds`` rounds, contenders in turn within each round.
 
     ``cpu_times``, if given, receives the process's CPU seconds (all threads) of each step: on a
-    shared machine wall time includes waiting for a core, CPU time much less so.
+    shared machine wall time includes waiting for a core, CPU time much less so. ``kernel``, if
+    given, receives each step's (minor page faults, system CPU seconds) where
+    :func:`kernel_usage` has them.
     """
     for _ in range(warmup):
         for step in steps.values():
             step()
     times = {name: [] for name in steps}
-    if cpu_times is not None:
-        cpu_times.update({name: [] for name in steps})
+    for record in (cpu_times, kernel):
+        if record is not None:
+            record.update({name: [] for name in steps})
     for _ in range(rounds):
         for name, step in steps.items():
             sync()
+            usage_start = kernel_usage()
             start, cpu_start = time.perf_counter(), time.process_time()
             step()
             sync()
             times[name].append(time.perf_counter() - start)
             if cpu_times is not None:
                 cpu_times[name].append(time.process_time() - cpu_start)
+            if kernel is not None and usage_start is not None:
+                faults, sys_s = kernel_usage()
+                kernel[name].append((faults - usage_start[0], sys_s - usage_start[1]))
     return times
 
 

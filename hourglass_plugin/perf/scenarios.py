@@ -64,16 +64,27 @@ def _step_memory(step: Callable[[], None], device: torch.device) -> int:
     return step_memory_bytes(step, device)
 
 
-def _result(name: str, times: Dict, cpu: Dict, reference: str, flops: Dict[str, float],
+def _timed(steps: Dict[str, Callable[[], object]], rounds: int, device: torch.device) -> Dict:
+    """alternate() with its CPU times and kernel usage: the arguments of :func:`_result`."""
+    cpu, kernel = {}, {}
+    times = alternate(steps, rounds, sync=_sync(device), cpu_times=cpu, kernel=kernel)
+    return dict(times=times, cpu=cpu, kernel=kernel)
+
+
+def _result(name: str, timed: Dict, reference: str, flops: Dict[str, float],
             memory: Optional[Dict[str, int]] = None, checks: Optional[Dict[str, str]] = None,
             **extra) -> Dict:
+    times, cpu, kernel = timed['times'], timed['cpu'], timed['kernel']
     rel, cpu_rel = ratios(times, reference), ratios(cpu, reference)
     rows = []
     for contender, ts in times.items():
         median = statistics.median(ts)
+        usage = kernel.get(contender) or None  # [(minor faults, system s)] per round
         rows.append(dict(
             contender=contender, times_s=ts, median_s=median, ratio=rel[contender],
             cpu_times_s=cpu[contender], cpu_ratio=cpu_rel[contender],
+            minor_faults=None if usage is None else [u[0] for u in usage],
+            sys_times_s=None if usage is None else [u[1] for u in usage],
             gflops_per_s=flops[contender] / median / 1e9,
             step_memory_mb=None if memory is None else memory[contender] / 2**20,
             check=(checks or {}).get(contender, '')))
@@ -106,10 +117,9 @@ def pose_train(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
             plain, lambda m, i: m(i).unbind(1), x_nhwc, targets, rmsprop),
         'ours (channels_last=True)': _train_step(ours, lambda m, i: m(i), x, targets, rmsprop),
     }
-    cpu = {}
-    times = alternate(steps, rounds, sync=_sync(device), cpu_times=cpu)
+    timed = _timed(steps, rounds, device)
     mem = {k: _step_memory(s, device) for k, s in steps.items()} if memory else None
-    return _result('pose_train', times, cpu, 'plain eager, channels-last input',
+    return _result('pose_train', timed, 'plain eager, channels-last input',
                    {k: flops for k in steps}, mem,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, training step (fwd, MSE on every stack, bwd, RMSprop)',
@@ -147,10 +157,9 @@ def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
             if name.startswith('ours fast'):
                 checks[name] = f'max|diff| vs ours eager {max_abs_diff_rel(expected, run()):.1e}' \
                     ' of range'
-        cpu = {}
-        times = alternate(runs, rounds, sync=_sync(device), cpu_times=cpu)
+        timed = _timed(runs, rounds, device)
     flops = conv_flops(ours, lambda: ours(x))
-    return _result('pose_infer', times, cpu, 'plain eager, channels-last input',
+    return _result('pose_infer', timed, 'plain eager, channels-last input',
                    {k: flops for k in runs}, None, checks,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, inference forward',
@@ -184,10 +193,9 @@ def hg104_train(batch: int = 2, size: int = 512, rounds: int = 3, device: str = 
     ours = models['ours (NCHW)']
     flops = 3 * conv_flops(ours.eval(), lambda: ours(x))
     ours.train()
-    cpu = {}
-    times = alternate(steps, rounds, sync=_sync(device), cpu_times=cpu)
+    timed = _timed(steps, rounds, device)
     mem = {k: _step_memory(s, device) for k, s in steps.items()} if memory else None
-    return _result('hg104_train', times, cpu, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
+    return _result('hg104_train', timed, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
                    setting=f"CornerNet HG-104{' (small)' if small else ''}, {size}x{size}, "
                    f'batch {batch}, fp32, training step (fwd, MSE on both stacks, bwd, Adam)',
                    target=dict(contender='ours (channels_last=True)', max_ratio=0.90,
