@@ -55,6 +55,20 @@ def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp):
         assert torch.equal(b1[name], b2[name]), name
 
 
+@pytest.mark.parametrize('with_cp', [True, 'block'])
+def test_with_cp_makes_no_workspace_maps(with_cp):
+    """Checkpointed regions make relu(bn(x)) anew and free it: with every unit checkpointed, the
+    pre-activation units' workspace (kept between steps) stays empty, forward, recomputation and
+    backward alike."""
+    from hourglass_plugin.models.backbones import conv_norm_act
+    model = build(small_pose_cfg(with_cp=with_cp)).train()
+    conv_norm_act.release_workspace()
+    train_step(model, torch.randn(2, 3, 64, 64))
+    assert conv_norm_act._workspaces.maps == {}
+    train_step(build(small_pose_cfg()).train(), torch.randn(2, 3, 64, 64))
+    assert conv_norm_act._workspaces.maps  # without checkpointing the units do use it
+
+
 def saved_bytes(model, x):
     """Bytes of the tensors autograd keeps for backward after the forward (unique storages)."""
     storages = {}

@@ -17,14 +17,18 @@ into a workspace, a map of x's shape reused by every unit of that shape (one per
 kept between steps: :func:`release_workspace` frees them), and backward recomputes it there with the
 same ``native_batch_norm`` call, bit for bit. That saves keeping one map per unit (the paper's hg8
 training step: 2980 MB against 4586 MB, ``tools/benchmark.py --scenarios pose_train``) and the
-page faults of making it.
+page faults of making it. Inside an activation-checkpointed region (:func:`workspace_off`, entered
+by ``checkpointing.checkpointed``) the map is a new one each time instead, freed as soon as the
+conv has read it: there only the regions' inputs are kept, and the workspace's maps (one per
+shape, kept) would be most of what is left.
 
 The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
 in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
 autograd's by rounding (``tests/test_conv_norm_act.py``).
 """
+import contextlib
 import threading
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import torch
 from mmcv.cnn import ConvModule
@@ -99,7 +103,7 @@ def applies(x: torch.Tensor, norm: nn.Module, act: nn.Module, conv: nn.Module,
                         or m._backward_pre_hooks for m in (norm, act, conv, *others)))
 
 
-_workspaces = threading.local()  # .maps: {(shape, stride, dtype, device): tensor}
+_workspaces = threading.local()  # .maps: {(shape, stride, dtype, device): tensor}; .off: bool
 #: at most this many workspace maps per thread: inputs of ever new sizes (multi-scale training)
 #: start a new set instead of growing it without end
 MAX_WORKSPACE_MAPS = 64
@@ -108,6 +112,22 @@ MAX_WORKSPACE_MAPS = 64
 def release_workspace() -> None:
     """Frees this thread's workspace maps (they are made again when next needed)."""
     _workspaces.maps = {}
+
+
+@contextlib.contextmanager
+def workspace_off() -> Iterator[None]:
+    """Units run inside make relu(bn(x)) as a new map, freed after use, not in the workspace
+    (their backward does too)."""
+    previous = getattr(_workspaces, 'off', False)
+    _workspaces.off = True
+    try:
+        yield
+    finally:
+        _workspaces.off = previous
+
+
+def _use_workspace() -> bool:
+    return not getattr(_workspaces, 'off', False)
 
 
 def _workspace(like: torch.Tensor) -> torch.Tensor:
@@ -199,9 +219,10 @@ class _BatchNormReLUConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
         _keep_conv(ctx, conv, conv_bias, norm.eps)
+        ctx.use_workspace = _use_workspace()  # backward runs outside any workspace_off()
         y, mean, invstd = _batch_norm_relu(x, norm_weight, norm_bias, norm.running_mean,
                                            norm.running_var, momentum, norm.eps,
-                                           out=_workspace(x))
+                                           out=_workspace(x) if ctx.use_workspace else None)
         ctx.save_for_backward(x, norm_weight, norm_bias, mean, invstd, conv_weight)
         return _conv(y, conv_weight, conv_bias, ctx)
 
@@ -214,7 +235,7 @@ class _BatchNormReLUConv(torch.autograd.Function):
         # forward's relu(batch_norm(x)) again, the same call, bit for bit (no running
         # statistics to update this time)
         y, _, _ = _batch_norm_relu(x, norm_weight, norm_bias, None, None, 0.0, ctx.eps,
-                                   out=_workspace(x))
+                                   out=_workspace(x) if ctx.use_workspace else None)
         grad_y, grad_cw, grad_cb = _conv_backward(ctx, grad_out, y, conv_weight, need_y,
                                                   need_cw, need_cb)
         grad_x = grad_nw = grad_nb = None
