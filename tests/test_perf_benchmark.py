@@ -84,6 +84,7 @@ def test_benchmark_tool_tiny_run(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report['torch_threads'] == 1
+    assert report['environment']['OMP_NUM_THREADS'] == '1' and 'OMP_NUM_THREADS=1' in result.stdout
     assert set(report['conv_peak_gflops']) and all(v > 0 for v in
                                                    report['conv_peak_gflops'].values())
     by_name = {s['name']: s for s in report['scenarios']}

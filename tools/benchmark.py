@@ -29,6 +29,11 @@ from hourglass_plugin.cli import run_main
 from hourglass_plugin.perf import measure, scenarios
 
 SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train')
+#: environment variables that change what is measured (threads, glibc's allocator, torch's
+#: huge pages): recorded with every run, e.g. ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``
+#: large enough to keep freed memory mapped, which takes the page faults out of every contender
+MEASURED_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'GLIBC_TUNABLES', 'LD_PRELOAD',
+                'THP_MEM_ALLOC_ENABLE')
 
 
 def parse_args() -> argparse.Namespace:
@@ -85,11 +90,14 @@ def main() -> None:
                 command=' '.join(['python', 'tools/benchmark.py'] + sys.argv[1:]),
                 device=str(device), device_name=device_name(device),
                 torch_threads=torch.get_num_threads(), torch_version=torch.__version__,
-                python=platform.python_version(), load_average_start=load_average())
+                python=platform.python_version(), load_average_start=load_average(),
+                environment={k: v for k, v in sorted(os.environ.items())
+                             if k in MEASURED_ENV or k.startswith('MALLOC_')})
     peaks = measure.conv_peak_gflops() if device.type == 'cpu' else {}
     peak = max(peaks.values()) if peaks else float('nan')
     print(f"{info['date']}  {info['device_name']}, {info['torch_threads']} threads, torch "
-          f"{info['torch_version']}, load average {info['load_average_start']}")
+          f"{info['torch_version']}, load average {info['load_average_start']}" +
+          ''.join(f', {k}={v}' for k, v in info['environment'].items()))
     print('conv peak (fp32, channels-last): ' +
           ', '.join(f'{k} {v:.0f} GFLOP/s' for k, v in peaks.items()))
     tiny = dict(stacks=2, order=2, batch=2, size=64) if args.tiny else {}
