@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from hourglass_plugin.conversion import convert_state_dict
 from hourglass_plugin.fast import fold_for_inference
+from hourglass_plugin.fast.inference import KeptMaps
 from hourglass_plugin.fast.fused_ops import FoldedConv
 from hourglass_plugin.models.backbones.hourglass import add_upsampled
 from hourglass_plugin.perf.plain_posenet import PlainPoseNet
@@ -199,6 +200,72 @@ def test_inference_fast_path_equals_eager(kind, sizes, micro_batch):
         for a, b in zip(expected, got):
             assert a.shape == b.shape
             assert float((a - b).abs().max()) <= 1e-4 * float(a.max() - a.min())
+
+
+@pytest.mark.parametrize('kind, size', [('pose', (64, 64)), ('det', (64, 64)),
+                                        ('det', (97, 130))])
+@pytest.mark.parametrize('micro_batch', [0, 2])
+def test_inference_fast_path_with_every_map_kept(monkeypatch, kind, size, micro_batch):
+    """Kept maps (a threshold of 0 keeps all of them, as 32 MiB ones are at full size) are
+    reused call after call: every call equals eager, and what one call returned is not
+    overwritten by the next."""
+    monkeypatch.setattr(KeptMaps, 'MIN_BYTES', 0)
+    torch.manual_seed(0)
+    model = randomise_norms(build(CFGS[kind](num_stacks=3)))
+    fast = fold_for_inference(model, micro_batch=micro_batch)
+    earlier = []
+    for _ in range(3):
+        x = torch.randn(3, 3, *size)
+        with torch.no_grad():
+            expected, got = model(x), fast(x)
+        for a, b in zip(expected, got):
+            assert float((a - b).abs().max()) <= 1e-4 * float(a.max() - a.min())
+        for returned, copy in earlier:
+            assert torch.equal(returned, copy)
+        earlier += [(b, b.clone()) for b in got]
+    assert fast.maps._free()  # maps were given back for the next call
+    fast.release_maps()
+    assert not fast.maps._free()
+
+
+@pytest.mark.parametrize('size', [(8, 6), (9, 7)])
+def test_max_pool_into_kept_map_is_max_pool(monkeypatch, size):
+    from hourglass_plugin.fast.inference import _max_pool
+    monkeypatch.setattr(KeptMaps, 'MIN_BYTES', 0)
+    x = torch.randn(2, 5, *size).contiguous(memory_format=torch.channels_last)
+    x[0, 1, 0, 0] = float('nan')  # propagated, as max_pool2d does
+    pool, maps = torch.nn.MaxPool2d(2, 2), KeptMaps()
+    for _ in range(2):  # the second time into the map the first gave back
+        got = _max_pool(pool, x, maps)
+        assert torch.allclose(got, pool(x), rtol=0, atol=0, equal_nan=True)
+        maps.give(got)
+    other = torch.nn.MaxPool2d(3, 2)  # not the paper's: left to the module
+    assert torch.allclose(_max_pool(other, x, maps), other(x), rtol=0, atol=0, equal_nan=True)
+
+
+def new_map_count(fn, min_bytes):
+    """Allocations of ``min_bytes`` or more by torch's CPU allocator during ``fn()``."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    return sum(1 for e in prof.profiler.kineto_results.events()
+               if e.name() == '[memory]' and e.nbytes() >= min_bytes)
+
+
+def test_kept_maps_spare_most_new_maps(monkeypatch):
+    """A call after the first makes far fewer new maps of the kept size than without keeping."""
+    torch.manual_seed(0)
+    model = build(small_pose_cfg(num_stacks=3)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    threshold = 2 * 32 * 16 * 16 * 4  # a map of the stacks: 32 channels, 16x16, 2 images
+    counts = {}
+    for name, min_bytes in (('kept', threshold), ('not kept', 2**62)):
+        monkeypatch.setattr(KeptMaps, 'MIN_BYTES', min_bytes)
+        fast = fold_for_inference(model, micro_batch=0)
+        with torch.no_grad():
+            fast(x)  # the first call makes the maps it keeps
+            counts[name] = new_map_count(lambda: fast(x), threshold)
+    assert counts['kept'] < 0.5 * counts['not kept'], counts
 
 
 def test_inference_fast_path_full_newell_block_layout():

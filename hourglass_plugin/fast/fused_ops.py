@@ -66,10 +66,14 @@ class FoldedConv(nn.Module):
                 and x.is_contiguous(memory_format=torch.channels_last))
 
     def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None,
-                into_residual: bool = False) -> torch.Tensor:
-        """``into_residual``: accumulate into ``residual``'s memory (the caller owns it)."""
+                into_residual: bool = False, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``into_residual``: accumulate into ``residual``'s memory (the caller owns it).
+        ``out``: without a residual, write the result there (a map of the result's shape, its
+        contents overwritten) instead of into a new map."""
         args = (self.weight, self.bias, self.padding, self.stride, self.dilation, self.groups)
         unary = 'relu' if self.relu else None
+        if out is not None and residual is None:  # conv + 0, summed into out: the same floats
+            residual, into_residual = out.zero_(), True
         if self._fused(x) and (residual is None or
                                residual.is_contiguous(memory_format=torch.channels_last)):
             mkldnn = torch.ops.mkldnn
@@ -80,11 +84,11 @@ class FoldedConv(nn.Module):
                                                              unary, [], None)
             return mkldnn._convolution_pointwise.binary(x, residual, *args, 'add', 1.0, unary,
                                                         [], None)
-        out = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                       self.groups)
+        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                     self.groups)
         if residual is not None:
-            out += residual
-        return out.relu_() if self.relu else out
+            y = residual.add_(y) if into_residual else y.add_(residual)
+        return y.relu_() if self.relu else y
 
 
 class AffineReLU(nn.Module):
@@ -100,5 +104,8 @@ class AffineReLU(nn.Module):
         self.register_buffer('scale', scale.view(1, -1, 1, 1))
         self.register_buffer('shift', shift.view(1, -1, 1, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.addcmul(self.shift, x, self.scale).relu_()
+    def forward(self, x: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``out``: a map of x's shape to write the result into (else a new one)."""
+        if out is None:
+            return torch.addcmul(self.shift, x, self.scale).relu_()
+        return torch.addcmul(self.shift, x, self.scale, out=out).relu_()
