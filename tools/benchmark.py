@@ -30,8 +30,9 @@ from hourglass_plugin.perf import measure, scenarios
 
 SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train')
 #: environment variables that change what is measured (threads, glibc's allocator, torch's
-#: huge pages): recorded with every run, e.g. ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``
-#: large enough to keep freed memory mapped, which takes the page faults out of every contender
+#: huge pages), recorded with every run (and every ``MALLOC_*``): e.g. ``MALLOC_MMAP_THRESHOLD_``
+#: and ``MALLOC_TRIM_THRESHOLD_`` large enough to keep freed memory mapped take the page faults
+#: out of every contender
 MEASURED_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'GLIBC_TUNABLES', 'LD_PRELOAD',
                 'THP_MEM_ALLOC_ENABLE')
 
