@@ -23,6 +23,7 @@
 
 The folded weights are copies taken at fold time: fold again after changing the model's weights.
 """
+import math
 import threading
 from typing import Dict, List, Optional, Tuple
 
@@ -71,11 +72,8 @@ class KeptMaps:
         return free
 
     def _kept(self, shape: Tuple[int, ...], like: torch.Tensor) -> bool:
-        numel = 1
-        for n in shape:
-            numel *= n
         return (like.device.type == 'cpu' and len(shape) == 4
-                and numel * like.element_size() >= self.MIN_BYTES)
+                and math.prod(shape) * like.element_size() >= self.MIN_BYTES)
 
     def take(self, shape: Tuple[int, ...], like: torch.Tensor) -> Optional[torch.Tensor]:
         """A map of ``shape`` (contents undefined) with ``like``'s dtype, channels-last, or None
@@ -133,6 +131,18 @@ def _sum_into(conv: FoldedConv, h: torch.Tensor, x: torch.Tensor, owned: bool,
     return conv(h, out.copy_(x), into_residual=True)
 
 
+def _skip_sum(conv: FoldedConv, h: torch.Tensor, x: torch.Tensor, skip: Optional[FoldedConv],
+              owned: bool, maps: KeptMaps) -> torch.Tensor:
+    """A unit's last conv summed with its skip path: ``conv(h) + x`` (identity, ``skip`` None)
+    or ``conv(h) + skip(x)``; x is given back if the caller owns it and nothing else needs it."""
+    if skip is None:
+        return _sum_into(conv, h, x, owned, maps)
+    summed = _conv_into_kept(skip, x, maps)
+    if owned:
+        maps.give(x)
+    return conv(h, summed, into_residual=True)
+
+
 class FoldedResidual(nn.Module):
     """The paper's pre-activation unit: ``relu(bn1(x))``, then conv1 (+bn2, relu), conv2 (+bn3,
     relu), conv3 summed with the skip path in the same conv."""
@@ -159,13 +169,7 @@ class FoldedResidual(nn.Module):
         maps.give(pre)
         h2 = _conv_into_kept(self.conv2, h1, maps)
         maps.give(h1)
-        if self.skip is None:
-            out = _sum_into(self.conv3, h2, x, owned, maps)
-        else:
-            skip = _conv_into_kept(self.skip, x, maps)
-            if owned:
-                maps.give(x)
-            out = self.conv3(h2, skip, into_residual=True)
+        out = _skip_sum(self.conv3, h2, x, self.skip, owned, maps)
         maps.give(h2)
         return out
 
@@ -189,13 +193,7 @@ class FoldedBasicBlock(nn.Module):
         """``owned``: nobody reads x afterwards (the result may be summed into it)."""
         maps = maps or KeptMaps()
         h = _conv_into_kept(self.conv1, x, maps)
-        if self.skip is None:
-            out = _sum_into(self.conv2, h, x, owned, maps)
-        else:
-            skip = _conv_into_kept(self.skip, x, maps)
-            if owned:
-                maps.give(x)
-            out = self.conv2(h, skip, into_residual=True)
+        out = _skip_sum(self.conv2, h, x, self.skip, owned, maps)
         maps.give(h)
         return out
 
