@@ -8,7 +8,7 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
-from .conv_norm_act import applies, norm_act_conv
+from .conv_norm_act import POST_ACTIVATION, applies, is_norm_unit, norm_act_conv
 
 # mmcv's ConvModule rule: these activations take no ``inplace`` argument
 _NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
@@ -70,9 +70,8 @@ class BasicBlock(BaseModule):
         """``self.conv2(self.conv1(x))``; in CPU training conv1's norm and ReLU run with conv2's
         conv as one pre-activation unit, whose backward writes in place (``conv_norm_act``)."""
         one, two = self.conv1, self.conv2
-        if tuple(one.order) == tuple(two.order) == ('conv', 'norm', 'act') and one.with_norm \
-                and one.with_activation and two.with_norm and not two.with_activation \
-                and not (one.with_explicit_padding or two.with_explicit_padding) \
+        if is_norm_unit(one, (POST_ACTIVATION, )) \
+                and is_norm_unit(two, (POST_ACTIVATION, ), activation=False) \
                 and applies(x, one.norm, one.activate, two.conv, one, two):
             return two.norm(norm_act_conv(one.norm, two.conv, one.conv(x)))
         return two(one(x))

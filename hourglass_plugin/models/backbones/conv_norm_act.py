@@ -42,6 +42,15 @@ PRE_ACTIVATION = ('norm', 'act', 'conv')
 POST_ACTIVATION = ('conv', 'norm', 'act')
 
 
+def is_norm_unit(unit: nn.Module, orders: Tuple[Tuple[str, ...], ...],
+                 activation: bool = True) -> bool:
+    """Whether ``unit`` is a ``ConvModule`` with a norm, with an activation (or, with
+    ``activation=False``, without one), in one of ``orders``, padded by its conv itself."""
+    return (isinstance(unit, ConvModule) and unit.with_norm
+            and unit.with_activation == activation and tuple(unit.order) in orders
+            and not unit.with_explicit_padding)
+
+
 def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
     """``unit(x)``, with the in-place backward where it applies.
 
@@ -53,9 +62,7 @@ def conv_norm_act(unit: ConvModule, x: torch.Tensor) -> torch.Tensor:
     Shape:
         x: (B, C_in, H, W) -> (B, C_out, H', W')
     """
-    if not (isinstance(unit, ConvModule) and unit.with_norm and unit.with_activation
-            and tuple(unit.order) in (PRE_ACTIVATION, POST_ACTIVATION)
-            and not unit.with_explicit_padding
+    if not (is_norm_unit(unit, (PRE_ACTIVATION, POST_ACTIVATION))
             and applies(x, unit.norm, unit.activate, unit.conv, unit)):
         return unit(x)
     if tuple(unit.order) == PRE_ACTIVATION:
