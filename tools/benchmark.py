@@ -9,7 +9,8 @@ elsewhere hits all alike); the ratio is the median over rounds of a contender's 
 reference's in the same round. GFLOP/s count the useful conv work (forward convs, x3 for a
 training step), next to this machine's conv peak measured at the start. Step memory: see
 ``hourglass_plugin/perf/measure.py``. Page faults and sys s: the step's minor page faults and
-system CPU seconds (medians over rounds), the kernel's share of a contender's time. ``--tiny``
+system CPU seconds (medians over rounds), the kernel's share of a contender's time; blank where
+the OS reports no page faults (``measure.page_faults_counted``). ``--tiny``
 runs every scenario at toy sizes (the smoke test).
 """
 import argparse

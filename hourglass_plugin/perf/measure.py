@@ -4,7 +4,8 @@ Timing: every round runs each contender once, in turn, in one process, so load f
 hits all of them alike; a contender's ratio is the median over rounds of its time divided by the
 reference's time in the same round. The process's CPU time per step is recorded beside it, and
 its ratio too: under load from elsewhere, wall time also counts the waits for a core. So are the
-step's minor page faults and system CPU time (``resource.getrusage``, where the OS has it): on this
+step's minor page faults and system CPU time (``resource.getrusage``, where the OS counts them;
+some sandboxes, e.g. gVisor, report 0 faults whatever happens, and then they are left out): on this
 machine a new tensor of 32 MiB or more is a fresh ``mmap`` whose pages the kernel faults in one by
 one, and what a fault costs drifts with the machine's memory state, so the faults show how much of
 a contender's time is the kernel's.
@@ -17,6 +18,8 @@ the activations and temporaries of forward, backward and the optimizer update, a
 the process's own bookkeeping. oneDNN's scratch buffers come from the same allocator. On CUDA,
 ``torch.cuda.max_memory_allocated`` minus the memory allocated before the step.
 """
+import functools
+import mmap
 import statistics
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -89,9 +92,29 @@ def step_memory_bytes(step: Callable[[], object], device: torch.device) -> int:
     return peak
 
 
-def kernel_usage() -> Optional[Tuple[int, float]]:
-    """(minor page faults, system CPU seconds) of this process so far; None without ``resource``."""
+@functools.lru_cache(maxsize=None)
+def page_faults_counted(nbytes: int = 8 * 2**20) -> bool:
+    """Whether ``getrusage`` counts this process's minor page faults: it must see some when
+    ``nbytes`` of fresh anonymous pages (straight from the kernel, whatever the allocator) are
+    written. False without ``resource``. Asked once per process (cached)."""
     if resource is None:
+        return False
+    page = mmap.PAGESIZE
+    region = mmap.mmap(-1, nbytes)
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for offset in range(0, nbytes, page):
+            region[offset] = 1
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    finally:
+        region.close()
+    return after > before
+
+
+def kernel_usage() -> Optional[Tuple[int, float]]:
+    """(minor page faults, system CPU seconds) of this process so far; None without ``resource``
+    or where the OS does not count page faults (:func:`page_faults_counted`)."""
+    if resource is None or not page_faults_counted():
         return None
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_minflt, usage.ru_stime
