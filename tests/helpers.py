@@ -60,6 +60,19 @@ def save_tiny_checkpoint(path: str) -> str:
     return path
 
 
+def save_model(path, **backbone) -> str:
+    """A tiny model with the backbone changed by ``backbone``, saved in mmengine's layout."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(TINY).model
+    cfg.backbone.update(backbone)
+    cfg.head.num_stacks = cfg.backbone.num_stacks
+    torch.save({'state_dict': MODELS.build(cfg).state_dict()}, path)
+    return str(path)
+
+
 def save_sample_head_boxes(path: str) -> str:
     """``mpii_gt_val.mat`` for the 5 real sample images (their head boxes derived from joints)."""
     import json

@@ -20,7 +20,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from conftest import DATA, REPO
-from helpers import TINY, build_tiny_model, save_sample_head_boxes, save_tiny_checkpoint
+from helpers import (TINY, build_tiny_model, save_model, save_sample_head_boxes,
+                     save_tiny_checkpoint)
 from hourglass_plugin.errors import CheckpointError, ConfigError, DatasetError
 from hourglass_plugin.preflight import check_before_run, check_checkpoint
 
@@ -372,17 +373,6 @@ def test_tools_train_unknown_type_did_you_mean(tmp_path):
 
 
 # --------------------------------------------------------------------------- checkpoint
-
-
-def save_model(path, **backbone):
-    """A tiny model with the backbone changed by ``backbone``, saved in mmengine's layout."""
-    from mmpose.registry import MODELS
-    init_default_scope('mmpose')
-    cfg = Config.fromfile(TINY).model
-    cfg.backbone.update(backbone)
-    cfg.head.num_stacks = cfg.backbone.num_stacks
-    torch.save({'state_dict': MODELS.build(cfg).state_dict()}, path)
-    return str(path)
 
 
 def test_wrong_architecture_lists_the_keys(tmp_path):

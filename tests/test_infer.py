@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA, REPO
-from helpers import TINY, save_tiny_checkpoint
+from helpers import TINY, save_model, save_tiny_checkpoint
 
 IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')  # 1280x720
 INFER = osp.join(REPO, 'tools', 'infer.py')
@@ -91,6 +91,16 @@ def test_missing_image_is_one_line(checkpoint, tmp_path):
     missing = str(tmp_path / 'nope.jpg')
     line = one_error_line(run_infer(TINY, checkpoint, missing))
     assert line == f'error: image {missing} does not exist'
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path):
+    # weights of a 3-stack model for the 2-stack tiny config: mmengine alone would only warn
+    other = save_model(tmp_path / 'hg3.pth', num_stacks=3)
+    out = tmp_path / 'pose.png'
+    line = one_error_line(run_infer(TINY, other, IMAGE, '--out', str(out)))
+    assert line.startswith(f'error: checkpoint {other} does not fit the model of this config: '
+                           ) and 'unexpected keys' in line, line
+    assert not out.exists()
 
 
 def test_bad_box_is_one_line(checkpoint, tmp_path):

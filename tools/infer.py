@@ -80,7 +80,11 @@ def main() -> None:
     # imported here so that argument errors above come before mmpose's import time
     from mmpose.apis import inference_topdown, init_model
     from mmpose.registry import VISUALIZERS
+    from hourglass_plugin.preflight import check_checkpoint
 
+    # mmengine loads non-strictly and only warns: weights of another model would draw noise.
+    # So the checkpoint must fit the config's model exactly before it is loaded.
+    check_checkpoint(init_model(args.config, None, device='cpu'), args.checkpoint)
     model = init_model(args.config, args.checkpoint, device=device)
     # the BGR array, not the path: the image is read once, and mmpose's pipeline expects BGR
     sample = inference_topdown(model, image, bboxes=bboxes, bbox_format='xyxy')[0]
