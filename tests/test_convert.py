@@ -1,4 +1,6 @@
 """Converters: every source model with random weights gives the same outputs after conversion."""
+import importlib.util
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -118,3 +120,29 @@ def test_cli_error_is_one_line_and_writes_nothing(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith('error: ') and 'Traceback' not in result.stderr
     assert not dst.exists()
+
+
+def test_failed_write_keeps_the_old_destination_and_no_temporary(tmp_path, monkeypatch):
+    """A write that fails at the end (a full disk when renaming) leaves DST as it was."""
+    from mmdet.models.backbones import HourglassNet
+    backbone = HourglassNet(downsample_times=2, stage_channels=(16, 16, 16),
+                            stage_blocks=(1, 1, 1), feat_channel=8)
+    src, dst = tmp_path / 'hg.pth', tmp_path / 'ours.pth'
+    torch.save(backbone.state_dict(), src)
+    dst.write_bytes(b'the earlier conversion')
+    spec = importlib.util.spec_from_file_location(
+        'convert_tool', osp.join(REPO, 'tools', 'convert_checkpoint.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def full_disk(*args):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(sys, 'argv', ['convert_checkpoint.py', str(src), str(dst), '--source',
+                                      'mmdet'])
+    monkeypatch.setattr(os, 'replace', full_disk)
+    with pytest.raises(OSError, match='No space left'):
+        tool.main()
+    monkeypatch.undo()
+    assert dst.read_bytes() == b'the earlier conversion'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['hg.pth', 'ours.pth']

@@ -7,9 +7,11 @@ as mmdet's CornerNet, whose ``backbone.*`` keys are converted and other keys kep
 princeton-vl/pytorch_stacked_hourglass ``PoseNet`` checkpoints. The architecture is read off the
 weights; the converted weights are loaded into a freshly built ``StackedHourglass`` (strict)
 before anything is written, and the backbone config to put in your config is printed. DST gets
-``state_dict`` and ``meta.backbone_cfg``; it is written to a temporary file and renamed into place.
+``state_dict`` and ``meta.backbone_cfg``; it is written to a temporary file and renamed into place
+(``hourglass_plugin.engine.atomic_write``: a failed write leaves DST as it was).
 """
 import argparse
+import io
 import json
 import os
 
@@ -18,6 +20,7 @@ import torch
 import hourglass_plugin  # noqa: F401  safe checkpoint loading
 from hourglass_plugin.cli import run_main
 from hourglass_plugin.conversion import SOURCES, convert_state_dict
+from hourglass_plugin.engine import atomic_write
 from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 
@@ -44,10 +47,9 @@ def main() -> None:
     out = dict(state_dict=converted,
                meta=dict(backbone_cfg=backbone_cfg, converted_from=os.path.abspath(args.src),
                          source=args.source))
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    tmp = f'{args.dst}.tmp'
-    torch.save(out, tmp)
-    os.replace(tmp, args.dst)  # never a half-written checkpoint at DST
+    buffer = io.BytesIO()
+    torch.save(out, buffer)
+    atomic_write(args.dst, buffer.getvalue())  # never a half-written checkpoint, nor a temporary
     print(f'converted {len(converted)} tensors from {args.src} ({args.source}, backbone prefix '
           f"{report['prefix']!r}) to {args.dst}")
     if report['dropped_unused']:

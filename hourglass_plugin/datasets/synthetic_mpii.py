@@ -53,6 +53,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from ..engine.atomic_files import atomic_write
 from .head_boxes import write_mpii_gt_mat
 
 #: MPII's joint order (mmpose's ``configs/_base_/datasets/mpii.py``); right = the person's right.
@@ -636,10 +637,7 @@ def _render_split(out_dir: str, split: str, count: int, seed: int,
 
 def _write_json(path: str, obj: object) -> None:
     """Write ``obj`` as JSON through a temporary file, so a reader never sees half a file."""
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(obj))
 
 
 def is_complete(out_dir: str, num_train: int, num_val: int, seed: int = 0,
