@@ -1,4 +1,5 @@
-"""What the command-line tools share: user errors as one clear line, the traceback behind --debug."""
+"""What the command-line tools share: user errors as one clear line, the traceback behind
+--debug."""
 import sys
 from typing import Callable
 

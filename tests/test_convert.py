@@ -82,7 +82,8 @@ def test_unknown_and_missing_keys_are_listed():
     state = HourglassNet(downsample_times=2, stage_channels=(16, 16, 16),
                          stage_blocks=(1, 1, 1), feat_channel=8).state_dict()
     extra = dict(state, **{'hourglass_modules.0.extra.weight': torch.zeros(1)})
-    with pytest.raises(CheckpointError, match=r"unexpected keys \(1\).*hourglass_modules\.0\.extra"):
+    with pytest.raises(CheckpointError,
+                       match=r"unexpected keys \(1\).*hourglass_modules\.0\.extra"):
         convert_state_dict(extra, 'mmdet')
     missing = {k: v for k, v in state.items() if k != 'out_convs.1.bn.running_mean'}
     with pytest.raises(CheckpointError, match=r"missing keys \(1\).*stack_outputs\.1\.conv\.bn"):

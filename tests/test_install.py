@@ -30,7 +30,8 @@ def test_pose_visualizer_draws_a_skeleton():
     from mmpose.visualization import PoseLocalVisualizer
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
     visualizer = PoseLocalVisualizer(radius=3, line_width=2)
-    visualizer.set_dataset_meta(parse_pose_metainfo(dict(from_file='configs/_base_/datasets/mpii.py')))
+    visualizer.set_dataset_meta(
+        parse_pose_metainfo(dict(from_file='configs/_base_/datasets/mpii.py')))
     image = np.zeros((128, 128, 3), dtype=np.uint8)
     sample = PoseDataSample()
     keypoints = np.stack([np.linspace(20, 100, 16), np.linspace(30, 90, 16)], -1)[None]

@@ -70,7 +70,8 @@ class Merge(nn.Module):
 
 
 class PlainPoseNet(nn.Module):
-    """``PoseNet(nstack, inp_dim, oup_dim)``: NHWC images (B, H, W, 3) -> (B, nstack, K, H/4, W/4)."""
+    """``PoseNet(nstack, inp_dim, oup_dim)``: NHWC images (B, H, W, 3) -> heatmaps
+    (B, nstack, K, H/4, W/4)."""
 
     def __init__(self, nstack: int, inp_dim: int = 256, oup_dim: int = 16,
                  order: int = 4) -> None:

@@ -89,7 +89,8 @@ def add_upsampled(up1: torch.Tensor, low3: torch.Tensor, in_place: bool = False)
     is used nowhere else and not saved for backward (a pre-activation Residual's output, a sum;
     a BasicBlock's ends in a ReLU, which keeps it), else autograd raises.
     Otherwise (NCHW, where the innermost broadcast dim would be 2 long, or odd sizes from strided
-    convs, e.g. 511) the upsampled map is added to in place (interpolate keeps nothing for backward).
+    convs, e.g. 511) the upsampled map is added to in place (interpolate keeps nothing for
+    backward).
 
     Shape:
         up1: (B, C, H, W), low3: (B, C, h, w) -> (B, C, H, W), in ``up1``'s memory format

@@ -23,7 +23,8 @@ class Residual(BaseModule):
         stride (int): Stride of the 3x3 conv (and of the skip conv), 1 or 2.
         norm_cfg (dict): Norm layer config, e.g. ``dict(type='BN')``.
         act_cfg (dict): Activation config, e.g. ``dict(type='ReLU')``.
-        conv_bias (bool | str): Conv biases; ``True`` as in pose-hg-train, ``'auto'`` for mmcv's rule.
+        conv_bias (bool | str): Conv biases; ``True`` as in pose-hg-train, ``'auto'`` for
+            mmcv's rule.
         with_cp (bool): Activation checkpointing: keep only the input for backward and recompute
             the rest there (BatchNorm running statistics are updated once, as without it).
 
