@@ -14,7 +14,7 @@ from hourglass_plugin.models import StackedHourglass
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 from conftest import REPO
 from helpers import randomise_norms
-from reference.princeton_posenet import PoseNet
+from hourglass_plugin.perf.plain_posenet import PlainPoseNet
 
 
 def ours_from(state_dict, source):
@@ -64,7 +64,7 @@ def test_mmpose_hourglass52_parity():
 
 @pytest.mark.parametrize('nstack', [1, 2])
 def test_princeton_posenet_parity(nstack):
-    theirs = randomise_norms(PoseNet(nstack, 256, 16))
+    theirs = randomise_norms(PlainPoseNet(nstack, 256, 16, unused_skips=True))  # their layout
     # their trainer saves the DataParallel-wrapped model: keys start with 'module.model.'
     state = {f'module.model.{k}': v for k, v in theirs.state_dict().items()}
     ours, report = ours_from(state, 'princeton')

@@ -26,7 +26,7 @@ class Conv(nn.Module):
 
 
 class Residual(nn.Module):
-    def __init__(self, cin: int, cout: int) -> None:
+    def __init__(self, cin: int, cout: int, unused_skips: bool = False) -> None:
         super().__init__()
         self.relu = nn.ReLU()
         self.bn1 = nn.BatchNorm2d(cin)
@@ -35,11 +35,14 @@ class Residual(nn.Module):
         self.conv2 = Conv(cout // 2, cout // 2, 3, relu=False)
         self.bn3 = nn.BatchNorm2d(cout // 2)
         self.conv3 = Conv(cout // 2, cout, 1, relu=False)
-        # built only where used (princeton-vl builds it always; unused weights change nothing)
-        self.skip_layer = Conv(cin, cout, 1, relu=False) if cin != cout else None
+        # princeton-vl builds it always and runs it only where widths differ; by default it is
+        # built only where used (unused weights change nothing but the state dict)
+        self.skip_layer = (Conv(cin, cout, 1, relu=False) if cin != cout or unused_skips
+                           else None)
+        self.need_skip = cin != cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        residual = self.skip_layer(x) if self.skip_layer is not None else x
+        residual = self.skip_layer(x) if self.need_skip else x
         out = self.conv1(self.relu(self.bn1(x)))
         out = self.conv2(self.relu(self.bn2(out)))
         out = self.conv3(self.relu(self.bn3(out)))
@@ -47,13 +50,14 @@ class Residual(nn.Module):
 
 
 class Hourglass(nn.Module):
-    def __init__(self, n: int, f: int) -> None:
+    def __init__(self, n: int, f: int, unused_skips: bool = False) -> None:
         super().__init__()
-        self.up1 = Residual(f, f)
+        self.up1 = Residual(f, f, unused_skips)
         self.pool1 = nn.MaxPool2d(2, 2)
-        self.low1 = Residual(f, f)
-        self.low2 = Hourglass(n - 1, f) if n > 1 else Residual(f, f)
-        self.low3 = Residual(f, f)
+        self.low1 = Residual(f, f, unused_skips)
+        self.low2 = (Hourglass(n - 1, f, unused_skips) if n > 1
+                     else Residual(f, f, unused_skips))
+        self.low3 = Residual(f, f, unused_skips)
         self.up2 = nn.Upsample(scale_factor=2, mode='nearest')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,20 +75,25 @@ class Merge(nn.Module):
 
 class PlainPoseNet(nn.Module):
     """``PoseNet(nstack, inp_dim, oup_dim)``: NHWC images (B, H, W, 3) -> heatmaps
-    (B, nstack, K, H/4, W/4)."""
+    (B, nstack, K, H/4, W/4).
+
+    ``unused_skips=True`` builds the skip convs of equal-width residuals too, as princeton-vl
+    does: then the state dict is exactly theirs, unused weights included (the converter's tests).
+    """
 
     def __init__(self, nstack: int, inp_dim: int = 256, oup_dim: int = 16,
-                 order: int = 4) -> None:
+                 order: int = 4, unused_skips: bool = False) -> None:
         super().__init__()
         self.nstack = nstack
         self.pre = nn.Sequential(
             Conv(3, 64, 7, 2, bn=True, relu=True), Residual(64, 128), nn.MaxPool2d(2, 2),
-            Residual(128, 128), Residual(128, inp_dim))
+            Residual(128, 128, unused_skips), Residual(128, inp_dim, unused_skips))
         self.hgs = nn.ModuleList(
-            [nn.Sequential(Hourglass(order, inp_dim)) for _ in range(nstack)])
+            [nn.Sequential(Hourglass(order, inp_dim, unused_skips)) for _ in range(nstack)])
         self.features = nn.ModuleList([
-            nn.Sequential(Residual(inp_dim, inp_dim), Conv(inp_dim, inp_dim, 1, bn=True,
-                                                           relu=True)) for _ in range(nstack)])
+            nn.Sequential(Residual(inp_dim, inp_dim, unused_skips),
+                          Conv(inp_dim, inp_dim, 1, bn=True, relu=True))
+            for _ in range(nstack)])
         self.outs = nn.ModuleList(
             [Conv(inp_dim, oup_dim, 1, relu=False, bn=False) for _ in range(nstack)])
         self.merge_features = nn.ModuleList([Merge(inp_dim, inp_dim) for _ in range(nstack - 1)])
