@@ -213,7 +213,7 @@ def test_inference_fast_path_with_every_map_kept(monkeypatch, kind, size, micro_
     torch.manual_seed(0)
     model = randomise_norms(build(CFGS[kind](num_stacks=3)))
     fast = fold_for_inference(model, micro_batch=micro_batch)
-    earlier = []
+    earlier, kept = [], []
     for _ in range(3):
         x = torch.randn(3, 3, *size)
         with torch.no_grad():
@@ -223,9 +223,11 @@ def test_inference_fast_path_with_every_map_kept(monkeypatch, kind, size, micro_
         for returned, copy in earlier:
             assert torch.equal(returned, copy)
         earlier += [(b, b.clone()) for b in got]
-    assert fast.maps._free()  # maps were given back for the next call
+        kept.append(fast.kept_bytes())
+    # maps were given back for the next call, and calls of one size keep no more as they go
+    assert kept[0] > 0 and kept[1] == kept[2] <= kept[0], kept
     fast.release_maps()
-    assert not fast.maps._free()
+    assert fast.kept_bytes() == 0
 
 
 @pytest.mark.parametrize('size', [(8, 6), (9, 7)])
@@ -258,14 +260,16 @@ def test_kept_maps_spare_most_new_maps(monkeypatch):
     model = build(small_pose_cfg(num_stacks=3)).eval()
     x = torch.randn(2, 3, 64, 64)
     threshold = 2 * 32 * 16 * 16 * 4  # a map of the stacks: 32 channels, 16x16, 2 images
-    counts = {}
+    counts, kept = {}, {}
     for name, min_bytes in (('kept', threshold), ('not kept', 2**62)):
         monkeypatch.setattr(KeptMaps, 'MIN_BYTES', min_bytes)
         fast = fold_for_inference(model, micro_batch=0)
         with torch.no_grad():
             fast(x)  # the first call makes the maps it keeps
             counts[name] = new_map_count(lambda: fast(x), threshold)
+        kept[name] = fast.kept_bytes()
     assert counts['kept'] < 0.5 * counts['not kept'], counts
+    assert kept['not kept'] == 0 and kept['kept'] >= threshold, kept
 
 
 def test_inference_fast_path_full_newell_block_layout():

@@ -3,6 +3,7 @@ import json
 import mmap
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -138,3 +139,4 @@ def test_benchmark_tool_tiny_run(tmp_path):
         if name.startswith('ours fast'):
             diff = float(row['check'].split('vs ours eager ')[1].split()[0])
             assert diff <= 1e-4
+            assert re.search(r'; kept maps \d+ MiB$', row['check']), row['check']

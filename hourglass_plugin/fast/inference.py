@@ -104,6 +104,10 @@ class KeptMaps:
         """Frees this thread's kept maps."""
         self._local.free = {}
 
+    def kept_bytes(self) -> int:
+        """Bytes of the maps this thread keeps now (held between calls, until :meth:`release`)."""
+        return sum(t.untyped_storage().nbytes() for free in self._free().values() for t in free)
+
 
 def _out_shape(conv: FoldedConv, x: torch.Tensor) -> Tuple[int, ...]:
     """(B, C_out, H', W') of ``conv`` on ``x``."""
@@ -374,6 +378,10 @@ class FoldedStackedHourglass(nn.Module):
     def release_maps(self) -> None:
         """Frees the maps kept between calls (this thread's)."""
         self.maps.release()
+
+    def kept_bytes(self) -> int:
+        """Bytes of the maps kept between calls (this thread's): the memory the keeping costs."""
+        return self.maps.kept_bytes()
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
