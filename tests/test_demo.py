@@ -21,6 +21,7 @@ def test_demo_flow_writes_table_and_pictures(tmp_path):
     # the options reach testing and the pictures too: the trained weights load exactly
     assert 'do not match' not in result.stdout + result.stderr
     out = result.stdout
+    assert '\n    seed: 0\n' in out  # the training is seeded with --seed (mmengine's environment log)
     for row in ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'):
         assert f'\n{row} ' in out, row
     summary = json.load(open(work_dir / 'demo_summary.json'))
@@ -82,3 +83,16 @@ def test_demo_resumes_only_its_own_run_and_moves_another_aside(tmp_path):
     assert len(moved) == 1 and open(osp.join(moved[0], 'last_checkpoint')).read() == 'iter_500.pth'
     assert json.load(open(osp.join(work_dir, 'demo_run.json'))) == other
     assert not osp.exists(osp.join(work_dir, 'last_checkpoint'))
+
+
+def test_demo_options_seed_the_training_and_the_users_come_last():
+    import argparse
+    from mmengine.config import Config
+    demo = _demo_module()
+    args = argparse.Namespace(data_root='d', seed=7, cfg_options=['train_cfg.max_iters=4'])
+    cfg = Config.fromfile(demo.DEFAULT_CONFIG)
+    cfg.merge_from_dict(demo.options_dict(demo.run_options(args)))
+    assert cfg.randomness.seed == 7 and cfg.train_cfg.max_iters == 4
+    assert cfg.train_dataloader.dataset.data_root == 'd/'
+    args.cfg_options = ['randomness.seed=3']  # the user's own option wins
+    assert demo.options_dict(demo.run_options(args))['randomness.seed'] == 3

@@ -32,7 +32,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-root', default=osp.join('data', 'synthetic_mpii'))
     parser.add_argument('--num-train', type=int, default=3000)
     parser.add_argument('--num-val', type=int, default=300)
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seeds the rendering of the data and the training (default 0)')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py, e.g. train_cfg.max_iters=100')
     parser.add_argument('--num-heatmap-images', type=int, default=4)
@@ -76,13 +77,14 @@ def make_data(args: argparse.Namespace) -> None:
           f'{args.data_root}')
 
 
-def data_options(args: argparse.Namespace) -> list:
-    """``--cfg-options`` that point every split at ``--data-root``, then the user's own."""
+def run_options(args: argparse.Namespace) -> list:
+    """``--cfg-options`` that point every split at ``--data-root`` and seed the training with
+    ``--seed`` (so a repeat of the demo trains alike), then the user's own."""
     root = f'{args.data_root}/'
     roots = [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
     head_boxes = [f'{split}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
                   for split in ('val', 'test')]
-    return roots + head_boxes + list(args.cfg_options)
+    return roots + head_boxes + [f'randomness.seed={args.seed}'] + list(args.cfg_options)
 
 
 def run_fingerprint(args: argparse.Namespace) -> dict:
@@ -92,7 +94,7 @@ def run_fingerprint(args: argparse.Namespace) -> dict:
     from mmengine.config import Config
     from hourglass_plugin.datasets import META_FILE
     cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(options_dict(data_options(args)))
+    cfg.merge_from_dict(options_dict(run_options(args)))
     data = {}
     for name in (META_FILE, 'annotations/mpii_train.json', 'annotations/mpii_val.json'):
         path = osp.join(args.data_root, name)
@@ -133,7 +135,7 @@ def train(args: argparse.Namespace) -> None:
     if prepare_work_dir(args.work_dir, run_fingerprint(args)):
         command.append('--resume')
         print('resuming from the last checkpoint in', args.work_dir)
-    command += ['--cfg-options', *data_options(args)]
+    command += ['--cfg-options', *run_options(args)]
     returncode = subprocess.run(command).returncode
     if returncode != 0:
         raise HourglassPluginError(f'training failed (tools/train.py exited with {returncode}); '
@@ -152,7 +154,7 @@ def test(args: argparse.Namespace, checkpoint: str) -> dict:
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(options_dict(data_options(args)))  # test the model that was trained
+    cfg.merge_from_dict(options_dict(run_options(args)))  # test the model that was trained
     cfg.merge_from_dict({
         'default_hooks.visualization':
         dict(type='PoseVisualizationHook', enable=True, out_dir='predicted_skeletons'),
@@ -179,7 +181,7 @@ def draw_heatmaps(args: argparse.Namespace, checkpoint: str, out_dir: str) -> li
     from mmpose.registry import DATASETS
     from hourglass_plugin.visualization import draw_stack_heatmaps
     model = init_model(args.config, checkpoint, device='cpu',
-                       cfg_options=options_dict(data_options(args)))
+                       cfg_options=options_dict(run_options(args)))
     dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
     names = [model.dataset_meta['keypoint_id2name'][i]
              for i in range(model.dataset_meta['num_keypoints'])]
