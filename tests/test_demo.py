@@ -21,7 +21,8 @@ def test_demo_flow_writes_table_and_pictures(tmp_path):
     # the options reach testing and the pictures too: the trained weights load exactly
     assert 'do not match' not in result.stdout + result.stderr
     out = result.stdout
-    assert '\n    seed: 0\n' in out  # the training is seeded with --seed (mmengine's environment log)
+    # the training is seeded with --seed (mmengine's environment log says so)
+    assert '\n    seed: 0\n' in out
     for row in ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'):
         assert f'\n{row} ' in out, row
     summary = json.load(open(work_dir / 'demo_summary.json'))
