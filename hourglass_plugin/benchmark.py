@@ -38,6 +38,7 @@ class BenchmarkResult:
     """One benchmark of one model at one input shape on one device; every field goes to JSON."""
 
     model: str  #: class names: estimator / backbone / head
+    backend: str  #: what runs the network: 'pytorch', 'onnxruntime' or 'openvino'
     device: str  #: torch device, e.g. ``cpu`` or ``cuda:0``
     device_name: str  #: CPU model name from /proc/cpuinfo, or the GPU's name
     torch_threads: int  #: ``torch.get_num_threads()`` during the runs
@@ -185,6 +186,8 @@ def benchmark_model(model: nn.Module,
         names.append(type(head).__name__)
     return BenchmarkResult(
         model=' / '.join(names),
+        # an engine put in place by hourglass_plugin.deploy.run_with_engine says which it is
+        backend=getattr(getattr(model, 'extract_feat', None), 'backend', 'pytorch'),
         device=str(device),
         device_name=device_name(device),
         torch_threads=torch.get_num_threads(),
@@ -213,6 +216,7 @@ def format_table(result: BenchmarkResult) -> str:
         memory += f' (process peak RSS {result.process_peak_rss_mb:.1f} MB)'
     rows = [
         ('model', result.model),
+        ('backend', result.backend),
         ('device', f'{result.device} ({result.device_name})'),
         ('torch threads', str(result.torch_threads)),
         ('input (B x C x H x W)', shape),

@@ -54,3 +54,16 @@ def set_work_dir(cfg: ConfigDict, work_dir: str, config_path: str) -> None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def read_image(path: str):
+    """The image at ``path`` as a BGR uint8 array (H, W, 3), as mmpose's LoadImage reads it; one
+    error naming the file when it is missing or not an image OpenCV decodes."""
+    import os.path as osp
+    import mmcv
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image {path} does not exist')
+    image = mmcv.imread(path)  # None when OpenCV cannot decode the file
+    if image is None:
+        raise ValueError(f'image {path} cannot be read: not an image format OpenCV decodes')
+    return image

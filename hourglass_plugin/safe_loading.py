@@ -52,9 +52,27 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
         f'getattr({getattr(obj, "__qualname__", type(obj).__qualname__)}, {name!r})')
 
 
+def _literal_bytes(*args: Any) -> bytes:
+    """Stands in for ``builtins.bytes`` while unpickling: pickle protocol 2 (``torch.save``'s)
+    writes empty bytes as a call of ``bytes()``, e.g. the data of an empty numpy array. Only that
+    call, and a copy of a bytes literal or an encoded str literal, are allowed: ``bytes(n)`` of a
+    huge int would allocate as much, and any other argument has no business in a checkpoint."""
+    if not args:
+        return b''
+    if len(args) == 1 and isinstance(args[0], bytes):
+        return bytes(args[0])
+    if len(args) == 2 and isinstance(args[0], str) and args[1] in ('latin1', 'latin-1',
+                                                                   'utf-8', 'utf8', 'ascii'):
+        return bytes(args[0], args[1])
+    raise pickle.UnpicklingError(
+        'GLOBAL builtins.bytes is allowed only as bytes(), bytes(<bytes>) or bytes(<str>, '
+        f'<encoding>), not with arguments of types {[type(a).__name__ for a in args]}')
+
+
 #: Everything beyond torch's own defaults that an mmengine Runner checkpoint pickles.
 OPENMMLAB_SAFE_GLOBALS = [
-    HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()
+    HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
+    (_literal_bytes, 'builtins.bytes'), *_numpy_globals()
 ]
 _ALLOWED_NAMES = {
     entry[1] if isinstance(entry, tuple) else f'{entry.__module__}.{entry.__qualname__}'
@@ -80,7 +98,7 @@ def _offending_globals(filename: str, message: str) -> str:
 def _explain(filename: str, message: str) -> str:
     """Why torch refused ``filename``, in one line."""
     detail = re.search(r'WeightsUnpickler error:\s*(.*?)(?:\n\n|$)', message, re.S)
-    if detail and 'builtins.getattr is allowed only' in detail.group(1):
+    if detail and re.search(r'builtins\.(getattr|bytes) is allowed only', detail.group(1)):
         return detail.group(1).strip()
     return f'its pickle needs {_offending_globals(filename, message)}, which could run code'
 

@@ -3,6 +3,7 @@
     python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train] [--rounds N]
                               [--out work_dirs/benchmark/perf.json] [--compile] [--tiny]
                               [--device cpu|cuda] [--no-memory]
+                              [--allocator {default,tuned,both}]
 
 Each scenario runs its contenders in this one process, in turn, round after round (load from
 elsewhere hits all alike); the ratio is the median over rounds of a contender's time over the
@@ -12,6 +13,12 @@ training step), next to this machine's conv peak measured at the start. Step mem
 system CPU seconds (medians over rounds), the kernel's share of a contender's time; blank where
 the OS reports no page faults (``measure.page_faults_counted``). ``--tiny``
 runs every scenario at toy sizes (the smoke test).
+
+``--allocator``: glibc's allocator as it comes (``default``), told to keep freed memory
+(``tuned``, ``hourglass_plugin/allocator.py``), or ``both`` (the default): the scenarios run once
+under each, each in a process of its own (glibc reads the setting at start), and the JSON holds
+both runs. Ratios compare contenders within one run, so every contender runs under the same
+setting as its reference.
 """
 import argparse
 import datetime
@@ -20,12 +27,14 @@ import os
 import os.path as osp
 import platform
 import statistics
+import subprocess
 import sys
 
 import torch
 
 import hourglass_plugin  # noqa: F401  registrations
 from hourglass_plugin.benchmark import device_name
+from hourglass_plugin import allocator
 from hourglass_plugin.cli import run_main
 from hourglass_plugin.perf import measure, scenarios
 
@@ -45,7 +54,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', default='work_dirs/benchmark/perf.json', help='JSON output')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--compile', action='store_true',
-                        help='also time the inference fast path under torch.compile')
+                        help='also time inference under torch.compile (minutes of compiling)')
+    parser.add_argument('--allocator', choices=allocator.SETTINGS + ('both', ), default='both',
+                        help="glibc's allocator setting(s) to run under (default: both)")
     parser.add_argument('--no-memory', action='store_true', help='skip the step memory runs')
     parser.add_argument('--tiny', action='store_true', help='toy sizes (smoke test)')
     args = parser.parse_args()
@@ -85,10 +96,38 @@ def format_table(result: dict, peak: float) -> str:
     return '\n'.join(lines)
 
 
+def run_each_allocator(args: argparse.Namespace) -> None:
+    """This benchmark once under each allocator setting, each in a child process, then one JSON
+    with both runs at ``--out``."""
+    runs = {}
+    for setting in allocator.SETTINGS:
+        out = f'{osp.splitext(args.out)[0]}.{setting}.json' if args.out else ''
+        argv = sys.argv[1:] + ['--allocator', setting, '--out', out]  # the later options win
+        shown = ' '.join(f'{k}={v}' for k, v in allocator.TUNED.items()) \
+            if setting == 'tuned' else "glibc's defaults"
+        print(f'\n##### allocator: {setting} ({shown})', flush=True)
+        subprocess.run([sys.executable, __file__] + argv, check=True,
+                       env=allocator.environment(setting))
+        if out:
+            with open(out) as f:
+                runs[setting] = json.load(f)
+            os.remove(out)
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(dict(allocators=runs), f, indent=2)
+            f.write('\n')
+        print(f'wrote {args.out}')
+
+
 def main() -> None:
     args = parse_args()
+    if args.allocator == 'both':
+        run_each_allocator(args)
+        return
+    allocator.reexec_with(args.allocator)
     device = torch.device(args.device)
     info = dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
+                allocator=allocator.current(),
                 command=' '.join(['python', 'tools/benchmark.py'] + sys.argv[1:]),
                 device=str(device), device_name=device_name(device),
                 torch_threads=torch.get_num_threads(), torch_version=torch.__version__,

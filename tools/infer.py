@@ -1,12 +1,17 @@
 """Estimate one person's pose in an image and draw the predicted skeleton.
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [--bbox X1 Y1 X2 Y2] [--out OUT.jpg]
-                                                  [--device DEVICE] [--kpt-thr THR] [--debug]
+                                                  [--device DEVICE] [--kpt-thr THR]
+                                                  [--backend {pytorch,onnxruntime,openvino}]
+                                                  [--debug]
 
 A top-down model sees one person: the crop given by --bbox (pixels, x1 y1 x2 y2), or the whole
 image without one. The model and its inference come from mmpose's API (init_model,
 inference_topdown), the drawing from the config's PoseLocalVisualizer with the checkpoint's
 dataset meta (skeleton, colours). Keypoints scored below --kpt-thr are not drawn.
+With --backend onnxruntime / openvino, CHECKPOINT is a graph exported by tools/export.py that
+runs the network; the crop, flip test, decoding and drawing stay mmpose's (the skeleton then
+comes from the config's dataset).
 """
 import argparse
 import math
@@ -18,13 +23,15 @@ import numpy as np
 import torch
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin.cli import run_main
+from hourglass_plugin.cli import read_image, run_main
+from hourglass_plugin.deploy.engines import BACKENDS
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='pose config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth), or the exported .onnx file '
+                        'for --backend onnxruntime/openvino')
     parser.add_argument('image', help='input image file')
     parser.add_argument('--bbox', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'),
                         help="the person's box in pixels (default: the whole image)")
@@ -33,17 +40,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', help='torch device (default: cuda:0 if available, else cpu)')
     parser.add_argument('--kpt-thr', type=float, default=0.3,
                         help='draw keypoints (and links) scored at least this (default 0.3)')
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='what runs the network (default: pytorch)')
     return parser.parse_args()
-
-
-def read_image(path: str) -> np.ndarray:
-    """The image as a BGR uint8 array (H, W, 3), as mmpose's LoadImage would read it."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image {path} does not exist')
-    image = mmcv.imread(path)  # None when OpenCV cannot decode the file
-    if image is None:
-        raise ValueError(f'image {path} cannot be read: not an image format OpenCV decodes')
-    return image
 
 
 def check_bbox(bbox: Optional[Sequence[float]], width: int, height: int) -> Optional[np.ndarray]:
@@ -82,10 +81,18 @@ def main() -> None:
     from mmpose.registry import VISUALIZERS
     from hourglass_plugin.preflight import check_checkpoint
 
-    # mmengine loads non-strictly and only warns: weights of another model would draw noise.
-    # So the checkpoint must fit the config's model exactly before it is loaded.
-    check_checkpoint(init_model(args.config, None, device='cpu'), args.checkpoint)
-    model = init_model(args.config, args.checkpoint, device=device)
+    if args.backend == 'pytorch':
+        # mmengine loads non-strictly and only warns: weights of another model would draw
+        # noise. So the checkpoint must fit the config's model exactly before it is loaded.
+        check_checkpoint(init_model(args.config, None, device='cpu'), args.checkpoint)
+        model = init_model(args.config, args.checkpoint, device=device)
+    else:  # the weights are in the exported graph, which runs on the CPU
+        from hourglass_plugin.deploy import load_engine, run_with_engine
+        engine = load_engine(args.backend, args.checkpoint)
+        model = init_model(args.config, None, device='cpu')
+        width, height = model.head.decoder.input_size
+        engine.check_input_size((height, width))
+        run_with_engine(model, engine)
     # the BGR array, not the path: the image is read once, and mmpose's pipeline expects BGR
     sample = inference_topdown(model, image, bboxes=bboxes, bbox_format='xyxy')[0]
 

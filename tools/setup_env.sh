@@ -54,7 +54,10 @@ step 05-mmdet $PIP install -q "mmdet==3.3.0"
 step 06-mmpose bash -c "$PIP install -q --no-deps 'mmpose==1.3.2' && \
   $PIP install -q json_tricks munkres 'xtcocotools>=1.12' matplotlib pillow scipy"
 
+# ONNX export and the inference engines (setup.cfg's `deploy` extra, pinned): numpy stays < 2.
+step 08-deploy $PIP install -q "numpy<2" -r requirements/deploy.txt
+
 # this package, editable, without re-resolving the stack above.
-step 07-plugin $PIP install -q --no-deps --no-build-isolation -e .
+step 09-plugin $PIP install -q --no-deps --no-build-isolation -e .
 
 log "environment ready: $VENV"

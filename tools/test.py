@@ -1,6 +1,7 @@
 """Test (evaluate) a checkpoint with an mmpose or mmdet config, and optionally benchmark it.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
+    python tools/test.py CONFIG CHECKPOINT [--backend {pytorch,onnxruntime,openvino}]
+                                           [--work-dir DIR] [--cfg-options k=v ...]
                                            [--launcher {none,pytorch,slurm,mpi}] [--debug]
                                            [--benchmark | --benchmark-only]
                                            [--batch-size N] [--repeats N] [--warmup N]
@@ -10,6 +11,10 @@
 GMACs per image, throughput, latency p50/p90 and peak memory of the model's forward with the
 checkpoint's weights, printed as a table and written to <work_dir>/benchmark.json (see
 hourglass_plugin/benchmark.py for what is measured and how).
+
+--backend onnxruntime / openvino: CHECKPOINT is a graph exported by tools/export.py, and the
+network runs in that engine (evaluation and benchmark alike); the data preprocessing, flip test,
+decoding and metrics stay mmpose's, as with --backend pytorch (pose configs).
 """
 import argparse
 import os
@@ -24,6 +29,7 @@ import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin.benchmark import (benchmark_model, check_run_counts, format_table,
                                         input_size_from_config, write_json)
 from hourglass_plugin.cli import run_main, set_work_dir
+from hourglass_plugin.deploy.engines import BACKENDS
 from hourglass_plugin.preflight import check_before_run
 from hourglass_plugin.progress_bar_hook import TestProgressBarHook
 
@@ -31,7 +37,10 @@ from hourglass_plugin.progress_bar_hook import TestProgressBarHook
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (evaluate) a stacked hourglass model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth), or the exported .onnx file '
+                        'for --backend onnxruntime/openvino')
+    parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
+                        help='what runs the network (default: pytorch)')
     parser.add_argument('--work-dir', help='the dir to save evaluation results')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -76,7 +85,8 @@ def run_benchmark(runner: Runner, args: argparse.Namespace, input_size: Tuple[in
                              repeats=args.repeats, warmup=args.warmup)
     print(format_table(result))
     path = osp.join(runner.work_dir, 'benchmark.json')
-    write_json(result, path, config=args.config, checkpoint=args.checkpoint)
+    write_json(result, path, config=args.config, checkpoint=args.checkpoint,
+               backend=args.backend)
     print(f'benchmark written to {path}')
 
 
@@ -94,7 +104,13 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
-    cfg.load_from = args.checkpoint
+    engine = None
+    if args.backend == 'pytorch':
+        cfg.load_from = args.checkpoint
+    else:  # the weights are in the exported graph; the model keeps the rest of the work
+        from hourglass_plugin.deploy import load_engine
+        engine = load_engine(args.backend, args.checkpoint)
+        engine.check_input_size(input_size_from_config(cfg, args.shape))
     # before anything slow: a config without an input size fails here, not after the evaluation
     input_size = None
     if benchmark:
@@ -104,6 +120,9 @@ def main() -> None:
     # written; the Runner's own load is then known to fit
     check_before_run(cfg, 'model' if args.benchmark_only else 'test')
     runner = Runner.from_cfg(cfg)
+    if engine is not None:
+        from hourglass_plugin.deploy import run_with_engine
+        run_with_engine(runner.model, engine)
     if args.benchmark_only:
         # what runner.test() does before its loop: hooks that set up on before_run (EMA, ...)
         # first, then load cfg.load_from

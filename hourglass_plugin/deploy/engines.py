@@ -1,0 +1,142 @@
+"""ONNX Runtime and OpenVINO behind one call: ``engine(x)`` -> the graph's outputs, in order.
+
+Both run fp32 on the CPU with as many threads as torch uses (``torch.get_num_threads()``, i.e.
+``OMP_NUM_THREADS`` where set), so a comparison with eager PyTorch is like for like:
+
+* ONNX Runtime: CPU execution provider, every graph optimisation (``ORT_ENABLE_ALL``: conv +
+  BatchNorm and conv + ReLU fusion, constant folding), sequential execution, its memory arena.
+* OpenVINO: the CPU plugin with the ``LATENCY`` performance hint (one stream: one batch at a time
+  is what is measured and what evaluation does) and ``INFERENCE_PRECISION_HINT=f32``: on CPUs with
+  bf16 or AMX units OpenVINO would otherwise compute in bf16.
+
+``docs/benchmarks.md`` has what the other settings gave.
+"""
+import os.path as osp
+import types
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+#: ``--backend`` values: 'pytorch' is the model itself, the others run an exported ONNX file.
+BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+
+
+class Engine:
+    """An exported graph in an inference engine: ``engine(x)`` with ``x`` a (B, 3, H, W) float
+    tensor or array returns the graph's outputs as float32 tensors, in the graph's order."""
+
+    backend = ''
+
+    def __init__(self, path: str, threads: Optional[int] = None) -> None:
+        self.path = path
+        self.threads = threads or torch.get_num_threads()
+
+    def run(self, x: np.ndarray) -> List[np.ndarray]:
+        raise NotImplementedError
+
+    def input_shape(self) -> List[Optional[int]]:
+        """(B, C, H, W) of the graph's input, None for a dynamic dimension."""
+        raise NotImplementedError
+
+    def check_input_size(self, input_size: Tuple[int, int]) -> None:
+        """Raise a ValueError naming the file if the graph was exported for another (H, W)."""
+        exported = tuple(self.input_shape()[2:])
+        if exported != tuple(input_size):
+            raise ValueError(f'{self.path} was exported for {exported[0]}x{exported[1]} (HxW) '
+                             f'inputs but the config feeds {input_size[0]}x{input_size[1]}')
+
+    def __call__(self, x) -> List[torch.Tensor]:
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().contiguous().numpy()
+        return [torch.from_numpy(np.ascontiguousarray(y)) for y in self.run(
+            np.ascontiguousarray(x, dtype=np.float32))]
+
+
+class OnnxRuntimeEngine(Engine):
+    backend = 'onnxruntime'
+
+    def __init__(self, path: str, threads: Optional[int] = None) -> None:
+        super().__init__(path, threads)
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run(self, x: np.ndarray) -> List[np.ndarray]:
+        return self.session.run(self.output_names, {self.input_name: x})
+
+    def input_shape(self) -> List[Optional[int]]:
+        return [d if isinstance(d, int) else None for d in self.session.get_inputs()[0].shape]
+
+
+class OpenVinoEngine(Engine):
+    backend = 'openvino'
+
+    def __init__(self, path: str, threads: Optional[int] = None) -> None:
+        super().__init__(path, threads)
+        import openvino as ov
+        core = ov.Core()
+        config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32',
+                  'INFERENCE_NUM_THREADS': self.threads}
+        self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
+        self.request = self.compiled.create_infer_request()
+        self.num_outputs = len(self.compiled.outputs)
+
+    def run(self, x: np.ndarray) -> List[np.ndarray]:
+        self.request.infer({0: x})
+        return [self.request.get_output_tensor(i).data.copy() for i in range(self.num_outputs)]
+
+    def input_shape(self) -> List[Optional[int]]:
+        return [d.get_length() if d.is_static else None
+                for d in self.compiled.inputs[0].get_partial_shape()]
+
+
+_ENGINES = {e.backend: e for e in (OnnxRuntimeEngine, OpenVinoEngine)}
+
+
+def load_engine(backend: str, path: str, threads: Optional[int] = None) -> Engine:
+    """The exported graph at ``path`` (an ``.onnx`` file; OpenVINO also reads its ``.xml``) in
+    ``backend``; one ValueError naming the file when it is not a graph the engine can run."""
+    if backend not in _ENGINES:
+        raise ValueError(f'backend={backend!r}; an exported graph runs in one of '
+                         f'{sorted(_ENGINES)}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'exported model {path} does not exist')
+    if not path.endswith(('.onnx', '.xml')):
+        raise ValueError(f'--backend {backend} runs an exported .onnx file, got {path}; export a '
+                         'checkpoint with tools/export.py CONFIG CHECKPOINT --out MODEL.onnx')
+    try:
+        return _ENGINES[backend](path, threads)
+    except ImportError as error:
+        raise ImportError(f'--backend {backend} needs the deploy extra: '
+                          f'pip install "hourglass_plugin[deploy]" ({error})') from error
+    except Exception as error:  # the engines' own exception types (ORT's Fail, OpenVINO's)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f'{path}: {backend} cannot load it: {first}') from error
+
+
+def run_with_engine(model: nn.Module, engine: Callable) -> nn.Module:
+    """Make an mmpose pose estimator's network (backbone, neck and head layers) run in
+    ``engine``; return ``model``.
+
+    Everything around the network stays mmpose's: the data preprocessor, the flip test (the
+    flipped batch goes through the engine too), the codec's decoding in ``head.predict`` and the
+    evaluators. ``engine`` must hold the graph of :func:`~.export.export_onnx`, i.e. the head's
+    outputs (the last stack's, or every stack's); ``head.predict`` decodes the last one.
+    The PyTorch layers stay in the model (unused) so that its structure can still be counted.
+    """
+    if not (hasattr(model, 'extract_feat') and hasattr(model, 'head')):
+        raise ValueError(f'{type(model).__name__} is not an mmpose pose estimator (no '
+                         'extract_feat and head); only pose models evaluate through an engine')
+    # instance attributes, seen before the class's methods: extract_feat now returns the
+    # engine's outputs, and the head passes them on as its own (the graph ran its layers)
+    model.extract_feat = engine
+    model.head.forward = types.MethodType(lambda head, feats: list(feats), model.head)
+    return model

@@ -1,0 +1,279 @@
+"""Export to ONNX and the engines: parity with PyTorch, the tools' --backend, clear refusals."""
+import importlib.util
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from hourglass_plugin.deploy import export_onnx, load_engine, parity, run_with_engine
+from hourglass_plugin.deploy.export import PARITY_TOLERANCE
+from conftest import CONFIGS, DATA, REPO
+from helpers import TINY, build_tiny_model, save_tiny_checkpoint
+
+ENGINES = ('onnxruntime', 'openvino')
+IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')
+DEMO = osp.join(CONFIGS, 'stacked_hourglass',
+                'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
+DET = osp.join(CONFIGS, 'cornernet', 'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
+
+
+def run_tool(tool: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS='2')
+    return subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith('error: ')]
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert 'Traceback' not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope='module')
+def tiny_model():
+    from helpers import randomise_norms
+    return randomise_norms(build_tiny_model())
+
+
+@pytest.fixture(scope='module')
+def tiny_graphs(tiny_model, tmp_path_factory):
+    """The tiny pose model exported three ways: last stack, every stack, fixed batch of 1."""
+    tmp = tmp_path_factory.mktemp('onnx')
+    paths = dict(last=str(tmp / 'last.onnx'), all=str(tmp / 'all.onnx'),
+                 fixed=str(tmp / 'fixed.onnx'))
+    export_onnx(tiny_model, paths['last'], (64, 64))
+    export_onnx(tiny_model, paths['all'], (64, 64), all_stacks=True)
+    export_onnx(tiny_model, paths['fixed'], (64, 64), batch_size=1)
+    return paths
+
+
+def eager(model, x, all_stacks=False):
+    with torch.no_grad():
+        outs = model.head.forward(model.extract_feat(x))
+    return list(outs) if all_stacks else [outs[-1]]
+
+
+@pytest.mark.parametrize('backend', ENGINES)
+@pytest.mark.parametrize('batch', [1, 3])
+def test_engines_equal_pytorch_at_any_batch_size(tiny_model, tiny_graphs, backend, batch):
+    x = torch.randn(batch, 3, 64, 64)
+    engine = load_engine(backend, tiny_graphs['last'])
+    assert engine.input_shape() == [None, 3, 64, 64]  # dynamic batch
+    got = engine(x)
+    assert len(got) == 1 and got[0].shape == (batch, 16, 16, 16)
+    check = parity(eager(tiny_model, x), got)
+    assert check['max_rel_diff'] <= PARITY_TOLERANCE, check
+    # the check can fail: another input's heatmaps are far off
+    assert parity(eager(tiny_model, x + 1), got)['max_rel_diff'] > PARITY_TOLERANCE
+
+
+@pytest.mark.parametrize('backend', ENGINES)
+def test_all_stacks_on_request(tiny_model, tiny_graphs, backend):
+    x = torch.randn(2, 3, 64, 64)
+    got = load_engine(backend, tiny_graphs['all'])(x)
+    assert len(got) == 2  # one output per stack
+    assert parity(eager(tiny_model, x, all_stacks=True), got)['max_rel_diff'] <= \
+        PARITY_TOLERANCE
+
+
+def test_fixed_batch_on_request(tiny_graphs):
+    assert load_engine('onnxruntime', tiny_graphs['fixed']).input_shape() == [1, 3, 64, 64]
+    assert load_engine('openvino', tiny_graphs['fixed']).input_shape() == [1, 3, 64, 64]
+
+
+@pytest.mark.parametrize('backend', ENGINES)
+def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend):
+    """mmpose's own predict (flip test, codec) on engine heatmaps gives PyTorch's keypoints."""
+    from mmpose.structures import PoseDataSample
+    from mmengine.structures import InstanceData
+    import copy
+    x = torch.randn(2, 3, 64, 64)
+    samples = []
+    for _ in range(2):
+        sample = PoseDataSample(metainfo=dict(input_size=(64, 64), input_center=np.array(
+            [32., 32.]), input_scale=np.array([64., 64.]), flip_indices=list(range(16))))
+        sample.gt_instances = InstanceData(bboxes=np.array([[0., 0., 64., 64.]]),
+                                            bbox_scores=np.ones(1))
+        samples.append(sample)
+    model = copy.deepcopy(tiny_model)
+    model.test_cfg = dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)
+    with torch.no_grad():
+        expected = model.predict(x, copy.deepcopy(samples))
+        run_with_engine(model, load_engine(backend, tiny_graphs['last']))
+        got = model.predict(x, copy.deepcopy(samples))
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g.pred_instances.keypoints, e.pred_instances.keypoints,
+                                   atol=1e-3)
+
+
+def test_parity_names_shape_and_count_mismatches():
+    a = [torch.zeros(1, 2, 4, 4)]
+    with pytest.raises(ValueError, match='2 outputs, the model 1'):
+        parity(a, a + a)
+    with pytest.raises(ValueError, match=r'output shape \(1, 2, 4, 2\)'):
+        parity(a, [torch.zeros(1, 2, 4, 2)])
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tmp_path_factory) -> str:
+    return save_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth'))
+
+
+def test_export_tool_checks_parity_on_a_real_image(tiny_checkpoint, tmp_path):
+    out = tmp_path / 'tiny.onnx'
+    result = run_tool('export.py', TINY, tiny_checkpoint, '--out', str(out), '--image', IMAGE,
+                      '--check-backend', 'openvino')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.is_file() and not (tmp_path / 'tiny.partial.onnx').exists()
+    diff = re.search(r'openvino vs PyTorch on .* max\|diff\| \S+ \((\S+) of the output range',
+                     result.stdout)
+    assert diff and float(diff.group(1)) <= PARITY_TOLERANCE, result.stdout
+    assert 'outputs heatmaps;' in result.stdout
+    assert re.search(r'largest shift \S+ heatmap pixels', result.stdout)
+
+
+def _export_module():
+    spec = importlib.util.spec_from_file_location('export_tool',
+                                                  osp.join(REPO, 'tools', 'export.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_export_that_differs_is_refused_and_leaves_nothing(tiny_checkpoint, tmp_path,
+                                                            monkeypatch):
+    import hourglass_plugin.deploy as deploy
+    real = deploy.load_engine
+
+    def off_by_some(backend, path):  # an engine whose graph computes something else
+        engine = real(backend, path)
+        return lambda x: [y + 0.01 * (y.max() - y.min()) for y in engine(x)]
+
+    monkeypatch.setattr(deploy, 'load_engine', off_by_some)
+    out = tmp_path / 'bad.onnx'
+    monkeypatch.setattr(sys, 'argv', ['export.py', TINY, tiny_checkpoint, '--out', str(out),
+                                      '--image', IMAGE])
+    with pytest.raises(ValueError, match=r'bad.onnx: the exported graph in onnxruntime differs '
+                       r'from PyTorch by .* \(1.00e-02 of the output range'):
+        _export_module().main()
+    assert os.listdir(tmp_path) == []  # neither the file nor its partial
+
+
+def test_detection_backbone_exports_every_stack(tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    model = MODELS.build(Config.fromfile(DET).model)
+    checkpoint = str(tmp_path / 'det.pth')
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    out = tmp_path / 'det.onnx'
+    image = osp.join(DATA, 'coco_sample', 'images', '000000000785.jpg')
+    result = run_tool('export.py', DET, checkpoint, '--out', str(out), '--shape', '128', '128',
+                      '--image', image)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'outputs features_0, features_1;' in result.stdout
+    got = load_engine('onnxruntime', str(out))(torch.randn(2, 3, 128, 128))
+    assert [tuple(g.shape) for g in got] == [(2, 32, 32, 32)] * 2
+
+
+def test_export_without_an_input_size_is_one_line(tmp_path):
+    result = run_tool('export.py', DET, TINY, '--out', str(tmp_path / 'x.onnx'))
+    assert 'give the input size with --shape H W' in one_error_line(result)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('name, content, message', [
+    ('weights.pth', b'not used', r'runs an exported \.onnx file, got .*weights\.pth'),
+    ('broken.onnx', b'\x08\x01garbage', r'broken\.onnx: onnxruntime cannot load it'),
+])
+def test_test_tool_refuses_what_the_engine_cannot_run(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = run_tool('test.py', TINY, str(path), '--backend', 'onnxruntime', '--work-dir',
+                      str(tmp_path / 'work'))
+    assert re.search(message, one_error_line(result))
+    assert not (tmp_path / 'work').exists()
+
+
+def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path):
+    result = run_tool('test.py', DEMO, tiny_graphs['last'], '--backend', 'openvino',
+                      '--work-dir', str(tmp_path / 'work'))
+    assert 'was exported for 64x64 (HxW) inputs but the config feeds 128x128' in \
+        one_error_line(result)
+
+
+@pytest.fixture(scope='module')
+def demo_run(tmp_path_factory):
+    """The demo's config trained briefly on a small rendering of its synthetic data, exported:
+    (data root, checkpoint, ONNX file, the --cfg-options that point the config at the data)."""
+    from hourglass_plugin.datasets import render_dataset
+    tmp = tmp_path_factory.mktemp('demo')
+    root = str(tmp / 'synthetic') + '/'
+    render_dataset(root, num_train=64, num_val=32, seed=0)
+    options = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
+    options += [f'{s}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
+                for s in ('val', 'test')]
+    options += ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+                'test_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+                'val_dataloader.persistent_workers=False',
+                'test_dataloader.persistent_workers=False']
+    work = str(tmp / 'work')
+    result = run_tool('train.py', DEMO, '--work-dir', work, '--cfg-options',
+                      'train_cfg.max_iters=80', 'train_cfg.val_interval=1000', *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = osp.join(work, 'iter_80.pth')
+    onnx = str(tmp / 'demo.onnx')
+    result = run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, checkpoint, onnx, options
+
+
+def pckh(result: subprocess.CompletedProcess) -> float:
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = re.search(r'^PCK\s+\|\s+(\S+)$', result.stdout, re.M)
+    assert found, result.stdout[-3000:]
+    return float(found.group(1))
+
+
+def test_engines_evaluate_the_held_out_split_as_pytorch_does(demo_run, tmp_path):
+    root, checkpoint, onnx, options = demo_run
+    common = ['--cfg-options', *options]
+    scores = {'pytorch': pckh(run_tool('test.py', DEMO, checkpoint, '--work-dir',
+                                       str(tmp_path / 'pt'), *common))}
+    for backend in ENGINES:
+        scores[backend] = pckh(run_tool('test.py', DEMO, onnx, '--backend', backend,
+                                        '--work-dir', str(tmp_path / backend), *common))
+    assert scores['pytorch'] > 0, scores  # trained enough to find some joints
+    for backend in ENGINES:
+        assert abs(scores[backend] - scores['pytorch']) <= 0.05, scores
+
+
+def test_benchmark_times_the_chosen_backend(demo_run, tmp_path):
+    _, _, onnx, _ = demo_run
+    result = run_tool('test.py', DEMO, onnx, '--backend', 'onnxruntime', '--benchmark-only',
+                      '--repeats', '2', '--warmup', '1', '--work-dir', str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r'backend\s+\| onnxruntime', result.stdout), result.stdout
+    import json
+    assert json.load(open(tmp_path / 'benchmark.json'))['backend'] == 'onnxruntime'
+
+
+@pytest.mark.parametrize('backend', ENGINES)
+def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend):
+    _, _, onnx, _ = demo_run
+    out = str(tmp_path / 'pose.png')
+    result = run_tool('infer.py', DEMO, onnx, IMAGE, '--backend', backend, '--out', out,
+                      '--kpt-thr', '0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '16/16 keypoints scored >= 0 drawn' in result.stdout
+    import mmcv
+    drawn, original = mmcv.imread(out), mmcv.imread(IMAGE)
+    assert (np.any(drawn != original, axis=-1)).sum() > 200
