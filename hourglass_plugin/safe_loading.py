@@ -7,6 +7,7 @@ Instead of ``weights_only=False`` (which lets a checkpoint run arbitrary code) t
 exactly the globals that OpenMMLab checkpoints need, and replaces mmengine's loader of local files
 with one that explains a refusal: which file, which global.
 """
+import datetime
 import os.path as osp
 import pickle
 import re
@@ -69,10 +70,12 @@ def _literal_bytes(*args: Any) -> bytes:
         f'<encoding>), not with arguments of types {[type(a).__name__ for a in args]}')
 
 
-#: Everything beyond torch's own defaults that an mmengine Runner checkpoint pickles.
+#: Everything beyond torch's own defaults that an mmengine Runner checkpoint pickles, and the
+#: datetime types (built from bytes, nothing else) that a user's ``meta`` may hold.
 OPENMMLAB_SAFE_GLOBALS = [
     HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'),
-    (_literal_bytes, 'builtins.bytes'), *_numpy_globals()
+    (_literal_bytes, 'builtins.bytes'), *_numpy_globals(),
+    datetime.date, datetime.datetime, datetime.time, datetime.timedelta, datetime.timezone
 ]
 _ALLOWED_NAMES = {
     entry[1] if isinstance(entry, tuple) else f'{entry.__module__}.{entry.__qualname__}'

@@ -147,3 +147,70 @@ def test_failed_write_keeps_the_old_destination_and_no_temporary(tmp_path, monke
     monkeypatch.undo()
     assert dst.read_bytes() == b'the earlier conversion'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['hg.pth', 'ours.pth']
+
+
+@pytest.mark.parametrize('cfg, source, named, expected', [
+    (dict(num_keypoints=16), 'princeton', None, 'mpii'),  # the weights tell
+    (dict(num_keypoints=17), 'princeton', None, 'coco'),
+    (dict(num_keypoints=16), 'princeton', 'mpii', 'mpii'),
+    (dict(num_keypoints=None), 'mmdet', None, None),  # a detector
+    (dict(num_keypoints=None), 'mmpose', 'coco', 'coco'),  # named where they cannot tell
+    (dict(num_keypoints=None), 'mmpose', 'none', None),
+])
+def test_keypoint_set_from_weights_or_name(cfg, source, named, expected):
+    from hourglass_plugin.conversion.keypoints import keypoint_set
+    assert keypoint_set(cfg, source, named) == expected
+
+
+@pytest.mark.parametrize('cfg, source, named, message', [
+    (dict(num_keypoints=None), 'mmpose', None, 'does not tell which keypoints'),
+    (dict(num_keypoints=16), 'princeton', 'coco', '--keypoints coco, but the weights predict 16'),
+    (dict(num_keypoints=21), 'princeton', None, 'predict 21 heatmaps, no keypoint set'),
+])
+def test_keypoint_set_refusals_name_the_option(cfg, source, named, message):
+    from hourglass_plugin.conversion.keypoints import keypoint_set
+    with pytest.raises(ValueError, match=message):
+        keypoint_set(cfg, source, named)
+
+
+def test_converted_princeton_checkpoint_draws_mpii_in_mmposeinferencer(tmp_path):
+    """A converted princeton-vl PoseNet carries MPII's dataset_meta: mmpose's own inferencer
+    takes the 16 joints, flip pairs and skeleton from it, without its fallback warning."""
+    torch.manual_seed(0)
+    src, dst = tmp_path / 'posenet.pth', tmp_path / 'ours.pth'
+    torch.save(PlainPoseNet(2, 256, 16, order=4).state_dict(), src)
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src), str(dst),
+         '--source', 'princeton'], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert 'keypoints: mpii (16 joints' in result.stdout
+    config = osp.join(REPO, 'configs', 'stacked_hourglass',
+                      'td-hm_stacked-hourglass-hg2_1xb6-100e_mpii-256x256.py')
+    image = osp.join(REPO, 'tests', 'data', 'mpii_sample', 'images', '004645041.jpg')
+    code = f'''
+import json
+import hourglass_plugin
+from mmpose.apis import MMPoseInferencer
+inferencer = MMPoseInferencer(pose2d={config!r}, pose2d_weights={str(dst)!r},
+                              det_model='whole_image', device='cpu')
+result = next(inferencer({image!r}, out_dir={str(tmp_path / 'vis')!r}))
+meta = inferencer.inferencer.model.dataset_meta
+print(json.dumps(dict(name=meta['dataset_name'], links=meta['skeleton_links'],
+                      flip=meta['flip_indices'],
+                      drawn=inferencer.inferencer.visualizer.dataset_meta['skeleton_links'],
+                      keypoints=len(result['predictions'][0][0]['keypoints']))))
+'''
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert 'dataset_meta are not saved' not in output and 'Can not load dataset_meta' not in output
+    import json
+    from mmpose.datasets import MpiiDataset
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    mpii = parse_pose_metainfo(MpiiDataset.METAINFO)
+    got = json.loads(result.stdout.strip().splitlines()[-1])
+    assert got['name'] == 'mpii' and got['keypoints'] == 16
+    assert got['links'] == got['drawn'] == [list(link) for link in mpii['skeleton_links']]
+    assert got['flip'] == list(mpii['flip_indices'])
+    assert len(os.listdir(tmp_path / 'vis' / 'visualizations')) == 1

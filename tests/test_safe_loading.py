@@ -149,3 +149,47 @@ def test_truncated_checkpoint_names_the_file(trained, tmp_path):
     path.write_bytes(data[:len(data) // 2])
     with pytest.raises(CheckpointError, match=r'truncated\.pth is truncated'):
         load_checkpoint_safely(str(path))
+
+
+class BytesCall:
+    """Pickles as a call of builtins.bytes with the given arguments (``bytes(10**12)`` would
+    allocate a terabyte)."""
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __reduce__(self):
+        return (bytes, self.args)
+
+
+def test_harmless_constructs_of_checkpoints_load(tmp_path):
+    """What mmengine, mmpose and mmdet (and users' meta) put into checkpoints: empty bytes and
+    empty arrays (pickle protocol 2 writes bytes() for them), OrderedDict, torch.Size, numpy
+    scalars of every dtype but object, datetime values."""
+    import collections
+    import datetime
+    import numpy as np
+    scalars = {code: np.zeros(1, dtype=code)[0] for code in np.typecodes['All']
+               if code != 'O'}
+    meta = dict(empty_bytes=b'', bytes=b'\x00\xffabc', empty_array=np.zeros(0),
+                empty_float32=np.zeros((0, 3), np.float32), ordered=collections.OrderedDict(a=1),
+                size=torch.Size([2, 3]), scalars=scalars,
+                when=datetime.datetime(2026, 11, 29, 13, 0, tzinfo=datetime.timezone.utc),
+                day=datetime.date(2026, 11, 29), took=datetime.timedelta(seconds=5))
+    path = tmp_path / 'harmless.pth'
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': meta}, path)
+    loaded = load_checkpoint_safely(str(path))['meta']
+    assert loaded['empty_bytes'] == b'' and loaded['bytes'] == b'\x00\xffabc'
+    assert loaded['empty_array'].shape == (0, ) and loaded['empty_float32'].dtype == np.float32
+    assert loaded['ordered'] == collections.OrderedDict(a=1)
+    assert loaded['size'] == torch.Size([2, 3])
+    assert all(loaded['scalars'][c].dtype == np.dtype(c) for c in scalars)
+    assert loaded['when'] == meta['when'] and loaded['took'] == meta['took']
+
+
+@pytest.mark.parametrize('args', [(10**12, ), ([1, 2, 3], ), ('abc', 'rot13')])
+def test_bytes_is_refused_with_anything_but_a_literal(tmp_path, args):
+    path = tmp_path / 'bytes.pth'
+    torch.save({'meta': BytesCall(*args)}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r'builtins\.bytes is allowed only as'):
+        load_checkpoint_safely(str(path))

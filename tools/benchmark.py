@@ -1,6 +1,7 @@
 """Side-by-side speed and memory of our paths against plain PyTorch and mmdet's HourglassNet.
 
-    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train] [--rounds N]
+    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings]
+                              [--rounds N]
                               [--out work_dirs/benchmark/perf.json] [--compile] [--tiny]
                               [--device cpu|cuda] [--no-memory]
                               [--allocator {default,tuned,both}]
@@ -36,9 +37,9 @@ import hourglass_plugin  # noqa: F401  registrations
 from hourglass_plugin.benchmark import device_name
 from hourglass_plugin import allocator
 from hourglass_plugin.cli import run_main
-from hourglass_plugin.perf import measure, scenarios
+from hourglass_plugin.perf import engine_settings, measure, scenarios
 
-SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train')
+SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings')
 #: environment variables that change what is measured (threads, glibc's allocator, torch's
 #: huge pages), recorded with every run (and every ``MALLOC_*``): e.g. ``MALLOC_MMAP_THRESHOLD_``
 #: and ``MALLOC_TRIM_THRESHOLD_`` large enough to keep freed memory mapped take the page faults
@@ -49,7 +50,8 @@ MEASURED_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'GLIBC_TUNABLES', 'LD_PREL
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--scenarios', nargs='+', choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument('--scenarios', nargs='+', choices=SCENARIOS, default=list(SCENARIOS[:3]),
+                        help='default: all but engine_settings')
     parser.add_argument('--rounds', type=int, default=3, help='timed rounds per scenario')
     parser.add_argument('--out', default='work_dirs/benchmark/perf.json', help='JSON output')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
@@ -150,6 +152,7 @@ def main() -> None:
         'hg104_train': lambda: scenarios.hg104_train(
             rounds=args.rounds, device=args.device, memory=not args.no_memory,
             **(dict(batch=2, size=64, small=True) if args.tiny else {})),
+        'engine_settings': lambda: engine_settings.engine_settings(rounds=args.rounds, **tiny),
     }
     results = []
     for name in args.scenarios:

@@ -1,14 +1,19 @@
 """Convert a published hourglass checkpoint into one for ``StackedHourglass``.
 
     python tools/convert_checkpoint.py SRC DST --source {mmdet,mmpose,princeton}
+                                       [--keypoints {mpii,coco,none}]
 
 Sources: mmdet's or mmpose's ``HourglassNet`` (a bare backbone state dict, or a whole model such
 as mmdet's CornerNet, whose ``backbone.*`` keys are converted and other keys kept), and
 princeton-vl/pytorch_stacked_hourglass ``PoseNet`` checkpoints. The architecture is read off the
 weights; the converted weights are loaded into a freshly built ``StackedHourglass`` (strict)
 before anything is written, and the backbone config to put in your config is printed. DST gets
-``state_dict`` and ``meta.backbone_cfg``; it is written to a temporary file and renamed into place
-(``hourglass_plugin.engine.atomic_write``: a failed write leaves DST as it was).
+``state_dict``, ``meta.backbone_cfg`` and, for a pose model, ``meta.dataset_meta``: mmpose's
+metadata of the keypoint set the weights predict (16 heatmaps: MPII, 17: COCO; --keypoints
+where the weights cannot tell, e.g. an mmpose backbone), which mmpose's ``init_model`` and
+``MMPoseInferencer`` read for keypoint names, flip pairs and skeleton. DST is written to a
+temporary file and renamed into place (``hourglass_plugin.engine.atomic_write``: a failed write
+leaves DST as it was).
 """
 import argparse
 import io
@@ -20,6 +25,7 @@ import torch
 import hourglass_plugin  # noqa: F401  safe checkpoint loading
 from hourglass_plugin.cli import run_main
 from hourglass_plugin.conversion import SOURCES, convert_state_dict
+from hourglass_plugin.conversion.keypoints import KEYPOINT_SETS, dataset_meta, keypoint_set
 from hourglass_plugin.engine import atomic_write
 from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.safe_loading import load_checkpoint_safely
@@ -31,6 +37,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('dst', help='where to write the converted checkpoint')
     parser.add_argument('--source', required=True, choices=sorted(SOURCES),
                         help='which code base wrote SRC')
+    parser.add_argument('--keypoints', choices=sorted(KEYPOINT_SETS) + ['none'],
+                        help='the keypoint set the weights were trained on (default: read off '
+                        'the weights; none for a detection backbone)')
     return parser.parse_args()
 
 
@@ -44,9 +53,12 @@ def main() -> None:
         raise CheckpointError(f'{args.src} holds no state dict of tensors (top-level keys: '
                               f'{list(checkpoint)[:10] if isinstance(checkpoint, dict) else []})')
     converted, backbone_cfg, report = convert_state_dict(state_dict, args.source)
-    out = dict(state_dict=converted,
-               meta=dict(backbone_cfg=backbone_cfg, converted_from=os.path.abspath(args.src),
-                         source=args.source))
+    keypoints = keypoint_set(backbone_cfg, args.source, args.keypoints)
+    meta = dict(backbone_cfg=backbone_cfg, converted_from=os.path.abspath(args.src),
+                source=args.source)
+    if keypoints is not None:
+        meta['dataset_meta'] = dataset_meta(keypoints)
+    out = dict(state_dict=converted, meta=meta)
     buffer = io.BytesIO()
     torch.save(out, buffer)
     atomic_write(args.dst, buffer.getvalue())  # never a half-written checkpoint, nor a temporary
@@ -54,6 +66,9 @@ def main() -> None:
           f"{report['prefix']!r}) to {args.dst}")
     if report['dropped_unused']:
         print(f"dropped {len(report['dropped_unused'])} skip convs that the source never ran")
+    if keypoints is not None:
+        print(f"keypoints: {keypoints} ({meta['dataset_meta']['num_keypoints']} joints, "
+              'meta.dataset_meta)')
     print('backbone config:\n' + json.dumps(backbone_cfg, indent=4))
 
 

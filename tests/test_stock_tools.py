@@ -1,0 +1,105 @@
+"""mmpose's and mmdet's own tools and inferencers with our configs, as a user runs them.
+
+The tools are the ones shipped inside the installed packages (``<package>/.mim/tools``, what
+``mim train``/``mim test`` run); the configs reach the plugin through their ``custom_imports``
+line only. The checkpoints these runs save are real Runner checkpoints (message hub, numpy
+values, dataset meta), so loading them in the inferencers also checks safe loading on them.
+"""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CONFIGS, DATA, REPO
+from helpers import TINY, save_sample_head_boxes
+
+DET = osp.join(CONFIGS, 'cornernet', 'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
+
+
+def stock_tool(package: str, name: str) -> str:
+    module = __import__(package)
+    path = osp.join(osp.dirname(module.__file__), '.mim', 'tools', name)
+    if not osp.isfile(path):
+        pytest.skip(f'{package} is installed without its .mim tools ({path})')
+    return path
+
+
+def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS='2')
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
+                            env=env, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope='module')
+def pose_run(tmp_path_factory):
+    """mmpose's tools/train.py on the tiny config: a work dir with its Runner checkpoints."""
+    work = str(tmp_path_factory.mktemp('pose'))
+    run(stock_tool('mmpose', 'train.py'), TINY, '--work-dir', work)
+    return work
+
+
+@pytest.fixture(scope='module')
+def det_run(tmp_path_factory):
+    """mmdet's tools/train.py on the tiny CornerNet config."""
+    work = str(tmp_path_factory.mktemp('det'))
+    run(stock_tool('mmdet', 'train.py'), DET, '--work-dir', work)
+    return work
+
+
+def test_mmpose_tools_train_then_test(pose_run, tmp_path):
+    checkpoint = osp.join(pose_run, 'epoch_2.pth')
+    assert osp.isfile(checkpoint)
+    headboxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
+    result = run(stock_tool('mmpose', 'test.py'), TINY, checkpoint, '--work-dir',
+                 str(tmp_path / 'test'), '--cfg-options',
+                 f'test_dataloader.dataset.headbox_file={headboxes}')
+    assert 'PCK@0.1:' in result.stdout + result.stderr
+
+
+def test_mmdet_tools_train_then_test(det_run, tmp_path):
+    checkpoint = osp.join(det_run, 'epoch_2.pth')
+    assert osp.isfile(checkpoint)
+    result = run(stock_tool('mmdet', 'test.py'), DET, checkpoint, '--work-dir',
+                 str(tmp_path / 'test'))
+    assert 'coco/bbox_mAP:' in result.stdout + result.stderr
+
+
+def inferencer_run(code: str) -> dict:
+    result = run('-c', 'import hourglass_plugin\n' + code)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_mmposeinferencer_loads_the_runner_checkpoint(pose_run, tmp_path):
+    image = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')
+    got = inferencer_run(f'''
+import json
+from mmpose.apis import MMPoseInferencer
+inferencer = MMPoseInferencer(pose2d={TINY!r}, pose2d_weights={osp.join(pose_run, 'epoch_2.pth')!r},
+                              det_model='whole_image', device='cpu')
+result = next(inferencer({image!r}, out_dir={str(tmp_path)!r}))
+print(json.dumps(dict(keypoints=len(result['predictions'][0][0]['keypoints']),
+                      name=inferencer.inferencer.model.dataset_meta['dataset_name'])))
+''')
+    assert got == dict(keypoints=16, name='mpii')
+    assert len(os.listdir(tmp_path / 'visualizations')) == 1
+
+
+def test_detinferencer_loads_the_runner_checkpoint(det_run, tmp_path):
+    image = osp.join(DATA, 'coco_sample', 'images', '000000000785.jpg')
+    got = inferencer_run(f'''
+import json
+from mmdet.apis import DetInferencer
+inferencer = DetInferencer(model={DET!r}, weights={osp.join(det_run, 'epoch_2.pth')!r},
+                           device='cpu')
+result = inferencer({image!r}, out_dir={str(tmp_path)!r}, no_save_pred=False)
+prediction = result['predictions'][0]
+print(json.dumps(dict(boxes=len(prediction['bboxes']), labels=sorted(set(prediction['labels'])),
+                      classes=list(inferencer.model.dataset_meta['classes']))))
+''')
+    assert got['boxes'] > 0 and got['labels'] == [0] and got['classes'] == ['person']
+    assert len(os.listdir(tmp_path / 'vis')) == 1
