@@ -1,0 +1,56 @@
+"""setup.cfg's version ranges admit the exact stack that `make setup` installs (nothing is
+installed here: both files are read and compared)."""
+import configparser
+import os.path as osp
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from conftest import REPO
+
+
+def pins(name: str) -> dict:
+    """{package: version} of a requirements file of exact pins."""
+    found = {}
+    with open(osp.join(REPO, 'requirements', name)) as f:
+        for line in f:
+            line = line.split('#')[0].strip()
+            if line:
+                requirement = Requirement(line)
+                (spec, ) = requirement.specifier
+                assert spec.operator == '==', f'{name}: {line} is not an exact pin'
+                found[requirement.name.lower()] = Version(spec.version)
+    return found
+
+
+def ranges(option: str, key: str = None) -> list:
+    cfg = configparser.ConfigParser()
+    cfg.read(osp.join(REPO, 'setup.cfg'))
+    text = cfg['options'][option] if key is None else cfg[option][key]
+    return [Requirement(line) for line in text.strip().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize('option, key, pinned', [
+    ('install_requires', None, 'stack.txt'),
+    ('options.extras_require', 'deploy', 'deploy.txt'),
+    ('options.extras_require', 'tests', 'stack.txt'),
+])
+def test_setup_cfg_ranges_admit_the_pinned_stack(option, key, pinned):
+    versions = pins(pinned)
+    for requirement in ranges(option, key):
+        name = requirement.name.lower()
+        assert name in versions, f'{name} has a range in setup.cfg but no pin in {pinned}'
+        assert requirement.specifier.contains(versions[name]), \
+            f'setup.cfg {requirement} excludes the pinned {name}=={versions[name]}'
+
+
+def test_ranges_are_ranges_not_pins():
+    for requirement in ranges('install_requires') + ranges('options.extras_require', 'deploy'):
+        assert all(spec.operator != '==' for spec in requirement.specifier), str(requirement)
+
+
+def test_the_check_can_fail():
+    requirement = Requirement('mmcv>=2.0.0,<2.2.0')
+    assert not requirement.specifier.contains(Version('2.2.0'))
+    assert requirement.specifier.contains(pins('stack.txt')['mmcv'])
