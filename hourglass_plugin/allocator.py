@@ -1,48 +1,56 @@
-"""glibc's allocator told to keep freed memory: for the entry points, never on import.
+"""glibc's allocator told to keep freed memory: called by the entry points, never on import.
 
 Under glibc's defaults a freed block of 32 MiB or more goes back to the kernel (``munmap``), so
 the next map of that size is a fresh ``mmap`` whose pages the kernel faults in and zeroes, one by
-one; a training step or a forward of a stacked hourglass makes hundreds of such maps. With
-``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` large, freed blocks stay in the heap and
-are reused (``docs/benchmarks.md`` has what that gives each contender). glibc reads these
-variables when the process starts, so an entry point that wants them re-executes itself with them
-set (:func:`reexec_with`); ``HOURGLASS_ALLOCATOR=default`` in the environment switches that off.
+one; a training step or a forward of a stacked hourglass makes hundreds of such maps. With the
+mmap threshold and the trim threshold raised (``mallopt``), freed blocks stay in the heap and are
+reused: ``docs/benchmarks.md`` has what that gives each contender, the demo included.
+
+The tools (``tools/train.py``, ``test.py``, ``infer.py``, ``demo.py``, ``benchmark.py``) call
+:func:`apply` first thing, with ``--allocator`` (default ``tuned``); ``HOURGLASS_ALLOCATOR=default``
+in the environment switches it off for every tool. Elsewhere than glibc it does nothing.
 """
+import ctypes
+import ctypes.util
 import os
-import sys
-from typing import Dict, Optional
+from typing import Optional
 
-#: The tuned setting: keep up to 4 GiB blocks in the heap, return memory only past 16 GiB free.
-TUNED = {'MALLOC_MMAP_THRESHOLD_': '4294967296', 'MALLOC_TRIM_THRESHOLD_': '17179869184'}
-#: ``--allocator`` values of the entry points that offer the choice.
+#: ``--allocator`` values: glibc as it comes, or told to keep freed memory.
 SETTINGS = ('default', 'tuned')
+#: the environment variable that overrides the tools' ``--allocator``
 SWITCH = 'HOURGLASS_ALLOCATOR'
+#: mallopt's parameters (malloc.h) and the values of the tuned setting: blocks up to 2 GiB come
+#: from the heap, and freed memory is returned to the kernel only past 2 GiB free at its top
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+TUNED = {M_MMAP_THRESHOLD: 2**31 - 1, M_TRIM_THRESHOLD: 2**31 - 1}
+
+_applied: Optional[str] = None
 
 
-def environment(setting: str, base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """``base`` (default: this process's environment) with glibc's variables as ``setting``
-    wants them: :data:`TUNED`'s values, or none of them for glibc's defaults."""
+def _libc():
+    name = ctypes.util.find_library('c')
+    try:
+        libc = ctypes.CDLL(name)
+        return libc if hasattr(libc, 'mallopt') else None
+    except OSError:
+        return None
+
+
+def apply(setting: str = 'tuned') -> str:
+    """Put this process under ``setting`` (``HOURGLASS_ALLOCATOR`` in the environment wins) and
+    return the setting in force: 'tuned', 'default', or 'default' where there is no glibc."""
+    global _applied
+    setting = os.environ.get(SWITCH) or setting
     if setting not in SETTINGS:
-        raise ValueError(f'allocator={setting!r}; choose one of {SETTINGS}')
-    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in TUNED}
+        raise ValueError(f'allocator={setting!r} (or {SWITCH}); choose one of {SETTINGS}')
     if setting == 'tuned':
-        env.update(TUNED)
-    env[SWITCH] = setting
-    return env
+        libc = _libc()
+        if libc is None or not all(libc.mallopt(p, v) == 1 for p, v in TUNED.items()):
+            setting = 'default'
+    _applied = setting
+    return setting
 
 
 def current() -> str:
-    """The setting this process runs under: 'tuned' only if every variable has its value."""
-    return 'tuned' if all(os.environ.get(k) == v for k, v in TUNED.items()) else 'default'
-
-
-def reexec_with(setting: str) -> None:
-    """Re-execute this Python program (same arguments) under ``setting`` unless it already runs
-    so; ``HOURGLASS_ALLOCATOR`` in the environment, where set, overrides ``setting``."""
-    setting = os.environ.get(SWITCH, setting)
-    if current() == setting:
-        return
-    env = environment(setting)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    """The setting :func:`apply` put this process under ('default' if it was not called)."""
+    return _applied or 'default'

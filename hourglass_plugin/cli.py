@@ -11,6 +11,16 @@ from .errors import HourglassPluginError
 USER_ERRORS = (HourglassPluginError, FileNotFoundError, ValueError, KeyError)
 
 
+def add_allocator_argument(parser) -> None:
+    """``--allocator {default,tuned}`` (default tuned): see :mod:`hourglass_plugin.allocator`."""
+    from .allocator import SETTINGS, SWITCH
+    parser.add_argument(
+        '--allocator', choices=SETTINGS, default='tuned',
+        help="glibc's allocator: tuned keeps freed memory for reuse instead of returning it to "
+        f'the kernel (faster on CPU); default leaves it as it comes. {SWITCH}=default in the '
+        'environment switches it off everywhere')
+
+
 def run_main(main: Callable[[], None]) -> None:
     """Run ``main``; on a user error print ``error: <message>`` and exit 1.
 

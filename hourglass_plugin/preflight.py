@@ -1,27 +1,33 @@
 """Check a run's config, checkpoint and datasets before the Runner writes or trains anything.
 
-The tools call :func:`check_before_run` between reading the config and ``Runner.from_cfg``: a
+The tools call :func:`check_before_run` between reading the config and building the Runner: a
 mistake is then reported in one line before a work dir, a log or a checkpoint is touched, and
-before hours of training. What is checked:
+before hours of training. The objects checked are the run's own: the Runner the tools build
+(:class:`~hourglass_plugin.engine.PreparedRunner`) takes the checked model (with the weights
+of ``load_from`` already in it) and the checked datasets instead of building and loading them a
+second time. What is checked:
 
 * the model builds (the backbone's own argument checks run; an unknown type name gets the
   close registered names), the head's ``num_stacks`` (mmdet: ``num_feat_levels``) and
   ``in_channels`` match the backbone's outputs, and every input size of the config (codec,
   ``TopdownAffine``) passes the backbone (``size_divisibility``);
-* ``load_from`` (the checkpoint to test, or to resume or start from) fits the model exactly:
-  mmengine loads non-strictly and only warns, so weights of another architecture would be
-  silently half-loaded; here missing, unexpected and mis-shaped keys are refused, listed;
+* ``load_from`` (the checkpoint to test or to start from) fits the model exactly: mmengine
+  loads non-strictly and only warns, so weights of another architecture would be silently
+  half-loaded; here missing, unexpected and mis-shaped keys are refused, listed. A checkpoint to
+  resume from is checked the same way when the Runner loads it (``CheckpointFitHook``: resuming
+  needs the Runner's own load, of the optimizer's state too);
 * the datasets of the run are built when they validate themselves (``CheckedMpiiDataset``:
-  records, images, head boxes; the Runner's second build reuses the result), and an evaluator
-  that computes PCKh has head boxes to normalise by.
+  records, images, head boxes), and an evaluator that computes PCKh has head boxes to normalise
+  by.
 """
 import re
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import DATASETS, METRICS, MODELS, init_default_scope
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner import set_random_seed
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 from torch import nn
 
 from .datasets import CheckedMpiiDataset
@@ -34,8 +40,20 @@ PHASES = {'train': (('train', None), ('val', 'val_evaluator')),
           'model': ()}
 
 
-def check_before_run(cfg: Config, phase: str) -> None:
-    """Raise a user error (one line naming the key, file or record) for a run that would fail.
+class Prepared(NamedTuple):
+    """What :func:`check_before_run` built and checked, for the run's Runner to use."""
+
+    model: nn.Module
+    #: (the dataset config, the dataset built from it) of each split checked
+    datasets: List[Tuple[Any, Any]]
+
+
+def check_before_run(cfg: Config, phase: str) -> Prepared:
+    """Raise a user error (one line naming the key, file or record) for a run that would fail;
+    return the checked model and datasets (see the module docstring).
+
+    ``load_from`` (unless resuming) is loaded into the returned model, strictly, and set to None
+    in ``cfg``: the Runner must not load it again.
 
     Args:
         cfg: the run's config, with the command line's overrides and ``load_from`` set.
@@ -43,16 +61,29 @@ def check_before_run(cfg: Config, phase: str) -> None:
             and checkpoint only, e.g. a benchmark).
     """
     init_default_scope(cfg.get('default_scope', 'mmengine'))
+    randomness = dict(cfg.get('randomness') or {})
+    if randomness.get('seed') is not None:  # the model's initial weights, as the Runner seeds
+        set_random_seed(**randomness)
     model = build_model(cfg)
     check_model(model, cfg)
-    if cfg.get('load_from'):
-        check_checkpoint(model, cfg.load_from)
-    del model
+    if cfg.get('load_from') and not cfg.get('resume'):
+        checkpoint = check_checkpoint(model, cfg.load_from)
+        if phase == 'train':
+            model.init_weights()  # the Runner's initialisation then leaves the weights alone
+        # (fits, as checked; strict=False lets a BatchNorm lack num_batches_tracked, as torch does)
+        _load_checkpoint_to_model(model, checkpoint, strict=False, revise_keys=REVISE_KEYS)
+        cfg.load_from = None
+    elif cfg.get('load_from'):  # resuming: the Runner loads it (CheckpointFitHook checks it)
+        _check_resumable(cfg.load_from)
+    datasets = []
     for split, evaluator in PHASES[phase]:
         loader = cfg.get(f'{split}_dataloader')
         if not loader or (split == 'val' and not (cfg.get('val_cfg') and cfg.get(evaluator))):
             continue  # the Runner runs no such loop
-        check_dataset(cfg, split, evaluator)
+        dataset = check_dataset(cfg, split, evaluator)
+        if dataset is not None:
+            datasets.append((loader.get('dataset'), dataset))
+    return Prepared(model, datasets)
 
 
 #: The TypeErrors of a constructor called with the wrong arguments (not those of a bug inside).
@@ -172,16 +203,37 @@ def _input_sizes(model: nn.Module, cfg: Config) -> List[Tuple[str, Sequence[int]
     return sizes
 
 
-def check_checkpoint(model: nn.Module, filename: str,
-                     revise_keys: Sequence[Tuple[str, str]] = ((r'^module\.', ''), )) -> None:
-    """Refuse a checkpoint whose weights do not fit ``model`` exactly (what strict loading would
-    refuse), listing missing, unexpected and mis-shaped keys.
+def _check_resumable(filename: str) -> None:
+    """The checkpoint to resume from exists and is whole (its zip directory is read, nothing
+    is unpickled)."""
+    import os.path as osp
+    from .engine import is_complete_checkpoint
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} to resume from does not exist')
+    if not is_complete_checkpoint(filename):
+        raise CheckpointError(f'checkpoint {filename} is truncated (its zip directory is '
+                              'missing): resume from an earlier one')
 
-    Reads the file as mmengine's ``Runner.load_checkpoint`` does (``state_dict`` inside or the
-    whole file, ``revise_keys`` applied): truncated and unsafe files are refused by
-    :mod:`hourglass_plugin.safe_loading`.
-    """
+
+#: mmengine's ``Runner.load_checkpoint`` default: a DDP wrapper's prefix goes
+REVISE_KEYS = ((r'^module\.', ''), )
+
+
+def check_checkpoint(model: nn.Module, filename: str,
+                     revise_keys: Sequence[Tuple[str, str]] = REVISE_KEYS) -> dict:
+    """Load ``filename`` as mmengine's ``Runner.load_checkpoint`` does and return it; refuse it
+    if its weights do not fit ``model`` exactly (see :func:`check_state_dict`). Truncated and
+    unsafe files are refused by :mod:`hourglass_plugin.safe_loading`."""
     checkpoint = _load_checkpoint(filename, map_location='cpu')
+    check_state_dict(model, checkpoint, filename, revise_keys)
+    return checkpoint
+
+
+def check_state_dict(model: nn.Module, checkpoint: Any, filename: str,
+                     revise_keys: Sequence[Tuple[str, str]] = REVISE_KEYS) -> None:
+    """Refuse a checkpoint whose weights do not fit ``model`` exactly (what strict loading would
+    refuse), listing missing, unexpected and mis-shaped keys (``state_dict`` inside or the whole
+    checkpoint, ``revise_keys`` applied)."""
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict):
         raise CheckpointError(f'checkpoint {filename} holds no state_dict (a '
@@ -224,13 +276,14 @@ def _summary(keys: Sequence[str], limit: int = 4) -> str:
     return ', '.join(shown) + (', ...' if len(groups) > limit else '')
 
 
-def check_dataset(cfg: Config, split: str, evaluator: str = None) -> None:
-    """Build ``{split}_dataloader.dataset`` if it validates itself (``CheckedMpiiDataset``), and
-    make sure an evaluator that computes PCKh (``norm_item='head'``) has head boxes."""
+def check_dataset(cfg: Config, split: str, evaluator: str = None) -> Any:
+    """Build ``{split}_dataloader.dataset`` if it validates itself (``CheckedMpiiDataset``) and
+    return it (else None), and make sure an evaluator that computes PCKh (``norm_item='head'``)
+    has head boxes."""
     dataset_cfg = cfg[f'{split}_dataloader'].get('dataset') or {}
     type_name = dataset_cfg.get('type')
     if not isinstance(type_name, str):
-        return  # a class object or a wrapper config: nothing to look up
+        return None  # a class object or a wrapper config: nothing to look up
     dataset_cls = _lookup(DATASETS, type_name)
     if dataset_cls is None:
         _build(cfg, f'{split}_dataloader.dataset.type', DATASETS, dataset_cfg)  # raises
@@ -242,7 +295,8 @@ def check_dataset(cfg: Config, split: str, evaluator: str = None) -> None:
             f'{split}_dataloader.dataset.headbox_file is not set: point it to MPII\'s '
             'mpii_gt_val.mat')
     if issubclass(dataset_cls, CheckedMpiiDataset):
-        _build(cfg, f'{split}_dataloader.dataset', DATASETS, dataset_cfg)
+        return _build(cfg, f'{split}_dataloader.dataset', DATASETS, dataset_cfg)
+    return None
 
 
 def _lookup(registry, type_name: str) -> Any:

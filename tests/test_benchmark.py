@@ -1,4 +1,4 @@
-"""The benchmark: hourglass_plugin.benchmark's numbers, and tools/test.py --benchmark run whole."""
+"""The model benchmark (hourglass_plugin.perf.model_benchmark) and tools/test.py --benchmark."""
 import json
 import os
 import os.path as osp
@@ -10,9 +10,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from hourglass_plugin.benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
-                                        count_gmacs, device_name, format_table,
-                                        input_size_from_config, write_json)
+from hourglass_plugin.perf.model_benchmark import (BenchmarkResult, benchmark_model,
+                                                   check_run_counts, count_gmacs, device_name,
+                                                   format_table, input_size_from_config,
+                                                   write_json)
 from conftest import REPO
 from helpers import TINY, build_tiny_model, save_sample_head_boxes, save_tiny_checkpoint
 

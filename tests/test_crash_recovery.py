@@ -78,10 +78,22 @@ class _DiskFullAfterHalf:
         self.f.close()
 
 
+#: what CrashSafeCheckpointHook (and so every config of the plugin) writes checkpoints with
+ATOMIC = dict(backend='atomic_local')
+
+
+def test_importing_the_plugin_leaves_mmengines_local_backend_alone():
+    from mmengine.fileio import LocalBackend, get_file_backend
+    from hourglass_plugin.engine import AtomicLocalBackend
+    assert type(get_file_backend('/tmp/x.pth')) is LocalBackend
+    assert type(get_file_backend('/tmp/x.pth', backend_args=ATOMIC)) is AtomicLocalBackend
+
+
 def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    """mmengine's own save_checkpoint, failing half-way: the old file stays, no partial file."""
+    """mmengine's own save_checkpoint through the atomic backend, failing half-way: the old file
+    stays, no partial file."""
     path = str(tmp_path / 'epoch_1.pth')
-    save_checkpoint({'state_dict': {'w': torch.zeros(1000)}}, path)
+    save_checkpoint({'state_dict': {'w': torch.zeros(1000)}}, path, backend_args=ATOMIC)
     before = open(path, 'rb').read()
 
     real_open = builtins.open
@@ -92,7 +104,7 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
 
     monkeypatch.setattr(builtins, 'open', failing_open)
     with pytest.raises(OSError, match='No space left'):
-        save_checkpoint({'state_dict': {'w': torch.ones(1000)}}, path)
+        save_checkpoint({'state_dict': {'w': torch.ones(1000)}}, path, backend_args=ATOMIC)
     monkeypatch.undo()
 
     assert open(path, 'rb').read() == before  # mmengine alone leaves half of the new bytes here
@@ -105,11 +117,12 @@ import sys, torch
 import hourglass_plugin
 from mmengine.runner.checkpoint import save_checkpoint
 path, n = sys.argv[1], 16 * 2 ** 20  # 64 MB: every write takes long enough to be caught
-save_checkpoint({'v': torch.zeros(n)}, path)
+atomic = dict(backend='atomic_local')  # as CrashSafeCheckpointHook writes
+save_checkpoint({'v': torch.zeros(n)}, path, backend_args=atomic)
 print('ready', flush=True)
 version = 1
 while True:
-    save_checkpoint({'v': torch.full((n, ), float(version))}, path)
+    save_checkpoint({'v': torch.full((n, ), float(version))}, path, backend_args=atomic)
     version += 1
 '''
 
@@ -156,7 +169,8 @@ def test_writer_killed_mid_write_leaves_a_whole_checkpoint(tmp_path):
 # --- --resume finds the newest complete checkpoint -----------------------------------------
 
 def _write_checkpoint(path, value):
-    save_checkpoint({'state_dict': {'w': torch.full((10, ), float(value))}}, str(path))
+    save_checkpoint({'state_dict': {'w': torch.full((10, ), float(value))}}, str(path),
+                    backend_args=ATOMIC)
     return str(path)
 
 

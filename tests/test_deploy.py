@@ -19,7 +19,8 @@ ENGINES = ('onnxruntime', 'openvino')
 IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')
 DEMO = osp.join(CONFIGS, 'stacked_hourglass',
                 'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
-DET = osp.join(CONFIGS, 'cornernet', 'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
+DET = osp.join(CONFIGS, 'cornernet',
+               'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
 
 
 def run_tool(tool: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -214,7 +215,7 @@ def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path):
 def demo_run(tmp_path_factory):
     """The demo's config trained briefly on a small rendering of its synthetic data, exported:
     (data root, checkpoint, ONNX file, the --cfg-options that point the config at the data)."""
-    from hourglass_plugin.datasets import render_dataset
+    from hourglass_plugin.demo import render_dataset
     tmp = tmp_path_factory.mktemp('demo')
     root = str(tmp / 'synthetic') + '/'
     render_dataset(root, num_train=64, num_val=32, seed=0)

@@ -62,7 +62,7 @@ def test_an_unused_parameter_would_be_found():
 @pytest.fixture(scope='module')
 def synthetic_mpii(tmp_path_factory):
     """32 train + 8 val synthetic people: 2 iterations of 16 per pass."""
-    from hourglass_plugin.datasets import render_dataset
+    from hourglass_plugin.demo import render_dataset
     root = str(tmp_path_factory.mktemp('synthetic_mpii'))
     render_dataset(root, num_train=32, num_val=8, seed=0)
     return root + '/'

@@ -16,7 +16,8 @@ import pytest
 from conftest import CONFIGS, DATA, REPO
 from helpers import TINY, save_sample_head_boxes
 
-DET = osp.join(CONFIGS, 'cornernet', 'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
+DET = osp.join(CONFIGS, 'cornernet',
+               'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
 
 
 def stock_tool(package: str, name: str) -> str:
@@ -103,3 +104,32 @@ print(json.dumps(dict(boxes=len(prediction['bboxes']), labels=sorted(set(predict
 ''')
     assert got['boxes'] > 0 and got['labels'] == [0] and got['classes'] == ['person']
     assert len(os.listdir(tmp_path / 'vis')) == 1
+
+
+def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path):
+    """mmpose's own tools/train.py on a config of the plugin, SIGKILLed while a checkpoint is
+    being written, then resumed with its own --resume: the config's CrashSafeCheckpointHook
+    left a whole checkpoint and a last_checkpoint that names it, so training finishes."""
+    from test_crash_recovery import RESUME_CFG, TESTS, _kill_when
+    from hourglass_plugin.safe_loading import load_checkpoint_safely
+    head_boxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
+    options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={head_boxes}']
+    slow_cfg = tmp_path / 'resume_slow_rename.py'  # the rename of epoch_3.pth waits: kill there
+    slow_cfg.write_text(f'_base_ = [{RESUME_CFG!r}]\n'
+                        "custom_imports = dict(imports=['hourglass_plugin', "
+                        "'slow_checkpoint_rename'], allow_failed_imports=False)\n")
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1',
+               PYTHONPATH=os.pathsep.join([TESTS, os.environ.get('PYTHONPATH', '')]),
+               SLOW_CHECKPOINT='epoch_3.pth', SLOW_SECONDS='1.5')
+    work = tmp_path / 'work'
+    train = stock_tool('mmpose', 'train.py')
+    _kill_when([sys.executable, train, str(slow_cfg), '--work-dir', str(work), *options], env,
+               tmp_path / 'killed.log',
+               lambda: work.is_dir() and any(n.startswith('.epoch_3.pth.')
+                                             for n in os.listdir(work)))
+    assert not (work / 'epoch_3.pth').exists() and (work / 'epoch_2.pth').exists()
+    result = run(train, RESUME_CFG, '--work-dir', str(work), '--resume', *options)
+    assert 'epoch_2.pth' in result.stdout + result.stderr  # resumed from there
+    final = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
+    assert final == ['epoch_6.pth']  # max_keep_ckpts=1, all epochs trained
+    assert 'state_dict' in load_checkpoint_safely(str(work / 'epoch_6.pth'))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.io import loadmat
 
-from hourglass_plugin.datasets.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS,
+from hourglass_plugin.demo.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS,
                                                       PELVIS, R_HIP, R_SHOULDER, THORAX,
                                                       UPPER_NECK, _draw_figure, _Figure,
                                                       _sample_colours, is_complete,

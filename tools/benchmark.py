@@ -17,9 +17,8 @@ runs every scenario at toy sizes (the smoke test).
 
 ``--allocator``: glibc's allocator as it comes (``default``), told to keep freed memory
 (``tuned``, ``hourglass_plugin/allocator.py``), or ``both`` (the default): the scenarios run once
-under each, each in a process of its own (glibc reads the setting at start), and the JSON holds
-both runs. Ratios compare contenders within one run, so every contender runs under the same
-setting as its reference.
+under each, each in a fresh process of its own, and the JSON holds both runs. Ratios compare
+contenders within one run, so every contender runs under the same setting as its reference.
 """
 import argparse
 import datetime
@@ -34,7 +33,7 @@ import sys
 import torch
 
 import hourglass_plugin  # noqa: F401  registrations
-from hourglass_plugin.benchmark import device_name
+from hourglass_plugin.perf.model_benchmark import device_name
 from hourglass_plugin import allocator
 from hourglass_plugin.cli import run_main
 from hourglass_plugin.perf import engine_settings, measure, scenarios
@@ -105,11 +104,11 @@ def run_each_allocator(args: argparse.Namespace) -> None:
     for setting in allocator.SETTINGS:
         out = f'{osp.splitext(args.out)[0]}.{setting}.json' if args.out else ''
         argv = sys.argv[1:] + ['--allocator', setting, '--out', out]  # the later options win
-        shown = ' '.join(f'{k}={v}' for k, v in allocator.TUNED.items()) \
-            if setting == 'tuned' else "glibc's defaults"
+        shown = 'mallopt: mmap and trim thresholds 2 GiB' if setting == 'tuned' else \
+            "glibc's defaults"
         print(f'\n##### allocator: {setting} ({shown})', flush=True)
-        subprocess.run([sys.executable, __file__] + argv, check=True,
-                       env=allocator.environment(setting))
+        env = {k: v for k, v in os.environ.items() if k != allocator.SWITCH}
+        subprocess.run([sys.executable, __file__] + argv, check=True, env=env)
         if out:
             with open(out) as f:
                 runs[setting] = json.load(f)
@@ -126,7 +125,7 @@ def main() -> None:
     if args.allocator == 'both':
         run_each_allocator(args)
         return
-    allocator.reexec_with(args.allocator)
+    allocator.apply(args.allocator)
     device = torch.device(args.device)
     info = dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
                 allocator=allocator.current(),

@@ -37,6 +37,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py, e.g. train_cfg.max_iters=100')
     parser.add_argument('--num-heatmap-images', type=int, default=4)
+    from hourglass_plugin.cli import add_allocator_argument
+    add_allocator_argument(parser)
     return parser.parse_args()
 
 
@@ -56,7 +58,7 @@ def make_data(args: argparse.Namespace) -> None:
     """Render the synthetic set into ``--data-root`` unless it is there already, or unless the
     root holds a dataset of the user's own (MPII json without our meta file): that one is used as
     it is and nothing in it is written."""
-    from hourglass_plugin.datasets import META_FILE, is_complete, render_dataset
+    from hourglass_plugin.demo import META_FILE, is_complete, render_dataset
     own = [osp.join(args.data_root, 'annotations', f'mpii_{split}.json')
            for split in ('train', 'val')]
     if any(osp.isfile(path) for path in own) and not osp.isfile(
@@ -92,7 +94,7 @@ def run_fingerprint(args: argparse.Namespace) -> dict:
     the data it reads (the renderer's meta file, or the annotation files' sizes and times)."""
     import hashlib
     from mmengine.config import Config
-    from hourglass_plugin.datasets import META_FILE
+    from hourglass_plugin.demo import META_FILE
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(options_dict(run_options(args)))
     data = {}
@@ -131,7 +133,7 @@ def train(args: argparse.Namespace) -> None:
     """Train through tools/train.py; a crashed demo continues where it stopped."""
     from hourglass_plugin.errors import HourglassPluginError
     command = [sys.executable, osp.join(REPO, 'tools', 'train.py'), args.config,
-               '--work-dir', args.work_dir]
+               '--work-dir', args.work_dir, '--allocator', args.allocator]
     if prepare_work_dir(args.work_dir, run_fingerprint(args)):
         command.append('--resume')
         print('resuming from the last checkpoint in', args.work_dir)
@@ -150,7 +152,9 @@ def best_checkpoint(work_dir: str) -> str:
         return f.read().strip()
 
 
-def test(args: argparse.Namespace, checkpoint: str) -> dict:
+def test(args: argparse.Namespace, checkpoint: str):
+    """(metrics, the tested model, the val dataset) of ``checkpoint``, through mmengine's
+    Runner; the predicted skeletons drawn into the work dir."""
     from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(args.config)
@@ -161,7 +165,9 @@ def test(args: argparse.Namespace, checkpoint: str) -> dict:
     })
     cfg.work_dir = args.work_dir
     cfg.load_from = checkpoint
-    return Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    return metrics, runner.model, runner.test_loop.dataloader.dataset
 
 
 def print_pckh_table(metrics: dict) -> None:
@@ -172,19 +178,15 @@ def print_pckh_table(metrics: dict) -> None:
     print(f"{'Mean@0.1':<10}{metrics['PCK@0.1']:>10.2f}")
 
 
-def draw_heatmaps(args: argparse.Namespace, checkpoint: str, out_dir: str) -> list:
+def draw_heatmaps(args: argparse.Namespace, model, dataset, out_dir: str) -> list:
     """Per-stack, per-joint heatmaps of the first val images, as the network saw them."""
     import cv2
     import torch
     from mmengine.dataset import pseudo_collate
-    from mmpose.apis import init_model
-    from mmpose.registry import DATASETS
-    from hourglass_plugin.visualization import draw_stack_heatmaps
-    model = init_model(args.config, checkpoint, device='cpu',
-                       cfg_options=options_dict(run_options(args)))
-    dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
-    names = [model.dataset_meta['keypoint_id2name'][i]
-             for i in range(model.dataset_meta['num_keypoints'])]
+    from hourglass_plugin.demo import draw_stack_heatmaps
+    model.eval()
+    names = [dataset.metainfo['keypoint_id2name'][i]
+             for i in range(dataset.metainfo['num_keypoints'])]
     mean = model.data_preprocessor.mean.view(-1).numpy()
     std = model.data_preprocessor.std.view(-1).numpy()
     written = []
@@ -204,7 +206,8 @@ def draw_heatmaps(args: argparse.Namespace, checkpoint: str, out_dir: str) -> li
 
 def main() -> None:
     args = parse_args()
-    import hourglass_plugin  # noqa: F401
+    from hourglass_plugin import allocator
+    args.allocator = allocator.apply(args.allocator)  # here, and in the training process
     start = time.perf_counter()
     os.makedirs(args.work_dir, exist_ok=True)
     step(f'1/4 data: synthetic MPII, {args.num_train} train + {args.num_val} val, '
@@ -215,12 +218,12 @@ def main() -> None:
     trained = time.perf_counter()
     checkpoint = best_checkpoint(args.work_dir)
     step(f'3/4 testing {checkpoint}')
-    metrics = test(args, checkpoint)
+    metrics, model, dataset = test(args, checkpoint)
     step('4/4 pictures')
-    from hourglass_plugin.visualization import plot_loss_curves
+    from hourglass_plugin.demo import plot_loss_curves
     curves = osp.join(args.work_dir, 'loss_curves.png')
     plot_loss_curves(args.work_dir, curves)
-    heatmaps = draw_heatmaps(args, checkpoint, args.work_dir)
+    heatmaps = draw_heatmaps(args, model, dataset, args.work_dir)
     skeletons = sorted(glob.glob(osp.join(args.work_dir, '*', 'predicted_skeletons')))
     elapsed = time.perf_counter() - start
     metrics = {k.split('/')[-1]: v for k, v in metrics.items()}

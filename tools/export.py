@@ -93,8 +93,8 @@ def main() -> None:
             raise FileNotFoundError(f'{name} {getattr(args, name)} does not exist')
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
-    from hourglass_plugin.benchmark import input_size_from_config
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    from hourglass_plugin.perf.model_benchmark import input_size_from_config
     from hourglass_plugin.deploy import load_engine, parity
     from hourglass_plugin.deploy.export import (PARITY_TOLERANCE, ExportedNetwork, as_list,
                                                 export_onnx, task_of)
@@ -112,8 +112,8 @@ def main() -> None:
     backbone = getattr(model, 'backbone', None)
     if hasattr(backbone, 'check_input_size'):
         backbone.check_input_size(*input_size)
-    check_checkpoint(model, args.checkpoint)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True, logger='silent')
+    # loaded once, and only if it fits the model exactly
+    _load_checkpoint_to_model(model, check_checkpoint(model, args.checkpoint))
     model.eval()
 
     if osp.dirname(out):

@@ -3,7 +3,7 @@
     python tools/infer.py CONFIG CHECKPOINT IMAGE [--bbox X1 Y1 X2 Y2] [--out OUT.jpg]
                                                   [--device DEVICE] [--kpt-thr THR]
                                                   [--backend {pytorch,onnxruntime,openvino}]
-                                                  [--debug]
+                                                  [--allocator {default,tuned}] [--debug]
 
 A top-down model sees one person: the crop given by --bbox (pixels, x1 y1 x2 y2), or the whole
 image without one. The model and its inference come from mmpose's API (init_model,
@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin.cli import read_image, run_main
+from hourglass_plugin import allocator
+from hourglass_plugin.cli import add_allocator_argument, read_image, run_main
 from hourglass_plugin.deploy.engines import BACKENDS
 
 
@@ -42,6 +43,7 @@ def parse_args() -> argparse.Namespace:
                         help='draw keypoints (and links) scored at least this (default 0.3)')
     parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
                         help='what runs the network (default: pytorch)')
+    add_allocator_argument(parser)
     return parser.parse_args()
 
 
@@ -67,6 +69,7 @@ def default_out(image_path: str) -> str:
 
 def main() -> None:
     args = parse_args()
+    allocator.apply(args.allocator)
     for name in ('config', 'checkpoint'):
         if not osp.isfile(getattr(args, name)):
             raise FileNotFoundError(f'{name} {getattr(args, name)} does not exist')
@@ -82,10 +85,16 @@ def main() -> None:
     from hourglass_plugin.preflight import check_checkpoint
 
     if args.backend == 'pytorch':
-        # mmengine loads non-strictly and only warns: weights of another model would draw
-        # noise. So the checkpoint must fit the config's model exactly before it is loaded.
-        check_checkpoint(init_model(args.config, None, device='cpu'), args.checkpoint)
-        model = init_model(args.config, args.checkpoint, device=device)
+        # built once by mmpose's API; the checkpoint loaded once, and only if it fits the model
+        # exactly (mmengine alone loads non-strictly and only warns: another model's weights
+        # would draw noise); its dataset meta (keypoint names, skeleton) as init_model takes it
+        from mmengine.runner.checkpoint import _load_checkpoint_to_model
+        model = init_model(args.config, None, device=device)
+        checkpoint = check_checkpoint(model, args.checkpoint)
+        _load_checkpoint_to_model(model, checkpoint)
+        dataset_meta = (checkpoint.get('meta') or {}).get('dataset_meta')
+        if dataset_meta is not None:
+            model.dataset_meta = dataset_meta
     else:  # the weights are in the exported graph, which runs on the CPU
         from hourglass_plugin.deploy import load_engine, run_with_engine
         engine = load_engine(args.backend, args.checkpoint)

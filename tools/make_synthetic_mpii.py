@@ -4,7 +4,7 @@
                                                 [--image-size W H] [--debug]
 
 Writes OUT_DIR/images/*.jpg, OUT_DIR/annotations/{mpii_train.json, mpii_val.json,
-mpii_gt_val.mat} and OUT_DIR/synthetic_meta.json (see hourglass_plugin.datasets.synthetic_mpii).
+mpii_gt_val.mat} and OUT_DIR/synthetic_meta.json (see hourglass_plugin.demo.synthetic_mpii).
 When OUT_DIR already holds complete data of the same arguments it says so and does nothing.
 """
 import argparse
@@ -12,7 +12,7 @@ import time
 from typing import Optional, Sequence
 
 from hourglass_plugin.cli import run_main
-from hourglass_plugin.datasets.synthetic_mpii import is_complete, render_dataset
+from hourglass_plugin.demo.synthetic_mpii import is_complete, render_dataset
 
 
 def _int_at_least(minimum: int):

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import hourglass_plugin  # noqa: F401
-from hourglass_plugin.benchmark import count_gmacs, input_size_from_config
+from hourglass_plugin.perf.model_benchmark import count_macs, input_size_from_config
 from hourglass_plugin.cli import run_main
 
 
@@ -30,7 +30,9 @@ def main() -> None:
     print(f'input: 3x{height}x{width}')
     print(f'parameters (whole model): {sum(p.numel() for p in model.parameters()):,}')
     print(f'parameters (backbone): {sum(p.numel() for p in model.backbone.parameters()):,}')
-    print(f'backbone GMACs per image: {count_gmacs(model.backbone, height, width):.2f}')
+    macs = count_macs(model.backbone, height, width)
+    print(f'backbone GMACs per image: {macs / 1e9:.2f} ({macs} multiply-adds: the "FLOPs" of '
+          "OpenMMLab's metafiles)")
 
 
 if __name__ == '__main__':

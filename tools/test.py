@@ -3,6 +3,7 @@
     python tools/test.py CONFIG CHECKPOINT [--backend {pytorch,onnxruntime,openvino}]
                                            [--work-dir DIR] [--cfg-options k=v ...]
                                            [--launcher {none,pytorch,slurm,mpi}] [--debug]
+                                           [--allocator {default,tuned}]
                                            [--benchmark | --benchmark-only]
                                            [--batch-size N] [--repeats N] [--warmup N]
                                            [--shape H W]
@@ -10,7 +11,7 @@
 --benchmark runs after the evaluation, --benchmark-only instead of it: parameters, backbone
 GMACs per image, throughput, latency p50/p90 and peak memory of the model's forward with the
 checkpoint's weights, printed as a table and written to <work_dir>/benchmark.json (see
-hourglass_plugin/benchmark.py for what is measured and how).
+hourglass_plugin/perf/model_benchmark.py for what is measured and how).
 
 --backend onnxruntime / openvino: CHECKPOINT is a graph exported by tools/export.py, and the
 network runs in that engine (evaluation and benchmark alike); the data preprocessing, flip test,
@@ -23,15 +24,16 @@ from typing import Tuple
 
 from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin.benchmark import (benchmark_model, check_run_counts, format_table,
+from hourglass_plugin.perf.model_benchmark import (benchmark_model, check_run_counts, format_table,
                                         input_size_from_config, write_json)
-from hourglass_plugin.cli import run_main, set_work_dir
+from hourglass_plugin import allocator
+from hourglass_plugin.cli import add_allocator_argument, run_main, set_work_dir
 from hourglass_plugin.deploy.engines import BACKENDS
+from hourglass_plugin.engine import PreparedRunner
 from hourglass_plugin.preflight import check_before_run
-from hourglass_plugin.progress_bar_hook import TestProgressBarHook
+from hourglass_plugin.engine import TestProgressBarHook
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,6 +51,7 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_allocator_argument(parser)
     bench = parser.add_argument_group('benchmark')
     mode = bench.add_mutually_exclusive_group()
     mode.add_argument('--benchmark', action='store_true',
@@ -78,20 +81,20 @@ def print_metrics(metrics: dict) -> None:
         print(f'{name:<{width}} | {shown}')
 
 
-def run_benchmark(runner: Runner, args: argparse.Namespace, input_size: Tuple[int, int]) -> None:
+def run_benchmark(runner, args: argparse.Namespace, input_size: Tuple[int, int]) -> None:
     """Benchmark the runner's (loaded) model; print the table, write <work_dir>/benchmark.json."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     result = benchmark_model(model, input_size, batch_size=args.batch_size,
                              repeats=args.repeats, warmup=args.warmup)
     print(format_table(result))
     path = osp.join(runner.work_dir, 'benchmark.json')
-    write_json(result, path, config=args.config, checkpoint=args.checkpoint,
-               backend=args.backend)
+    write_json(result, path, config=args.config, checkpoint=args.checkpoint)
     print(f'benchmark written to {path}')
 
 
 def main() -> None:
     args = parse_args()
+    allocator.apply(args.allocator)
     if not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     benchmark = args.benchmark or args.benchmark_only
@@ -116,16 +119,15 @@ def main() -> None:
     if benchmark:
         input_size = input_size_from_config(cfg, args.shape)
         check_run_counts(args.batch_size, args.repeats, args.warmup)
-    # model, checkpoint (strictly: it must fit the model) and test data, before anything is
-    # written; the Runner's own load is then known to fit
-    check_before_run(cfg, 'model' if args.benchmark_only else 'test')
-    runner = Runner.from_cfg(cfg)
+    # model, checkpoint (strictly: it must fit the model; loaded into the model here, once) and
+    # test data, before anything is written
+    prepared = check_before_run(cfg, 'model' if args.benchmark_only else 'test')
+    runner = PreparedRunner.from_prepared(cfg, prepared)  # on the checked model and data
     if engine is not None:
         from hourglass_plugin.deploy import run_with_engine
         run_with_engine(runner.model, engine)
     if args.benchmark_only:
         # what runner.test() does before its loop: hooks that set up on before_run (EMA, ...)
-        # first, then load cfg.load_from
         runner.call_hook('before_run')
         runner.load_or_resume()
         run_benchmark(runner, args, input_size)

@@ -1,11 +1,13 @@
 """Train a model from an mmpose or mmdet config (the config's default_scope picks the registries).
 
-A run killed at any moment continues with ``--resume``: checkpoints are written atomically and
-old ones removed only after the new one (``hourglass_plugin.engine``), and ``--resume`` takes the
-newest complete checkpoint even where ``last_checkpoint`` names a missing or cut-short file.
+A run killed at any moment continues with ``--resume``: the plugin's configs write checkpoints
+atomically and remove old ones only after the new one (``CrashSafeCheckpointHook``), and
+``--resume`` takes the newest complete checkpoint even where ``last_checkpoint`` names a missing
+or cut-short file. glibc's allocator keeps freed memory (``--allocator``).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--cfg-options k=v ...]
-                                 [--launcher {none,pytorch,slurm,mpi}] [--debug]
+                                 [--launcher {none,pytorch,slurm,mpi}]
+                                 [--allocator {default,tuned}] [--debug]
 """
 import argparse
 import os
@@ -13,10 +15,11 @@ import os
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
-import hourglass_plugin  # noqa: F401  registrations, safe loading, atomic checkpoint writes
-from hourglass_plugin.cli import run_main, set_work_dir
+import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
+from hourglass_plugin import allocator
+from hourglass_plugin.cli import add_allocator_argument, run_main, set_work_dir
+from hourglass_plugin.engine import PreparedRunner
 from hourglass_plugin.preflight import check_before_run
 from hourglass_plugin.engine import find_resumable_checkpoint
 
@@ -36,6 +39,7 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_allocator_argument(parser)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -44,6 +48,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    allocator.apply(args.allocator)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -60,12 +65,6 @@ def main() -> None:
         cfg.setdefault('model_wrapper_cfg',
                        dict(type='MMDistributedDataParallel', device_ids=None,
                             broadcast_buffers=False))
-    checkpoint_hook = cfg.get('default_hooks', {}).get('checkpoint')
-    if checkpoint_hook is not None and checkpoint_hook.get('type') == 'CheckpointHook':
-        # the same hook, but it removes old checkpoints only once the new one and
-        # last_checkpoint are written (mmengine removes first: max_keep_ckpts=1 plus a kill
-        # then leaves no checkpoint at all)
-        checkpoint_hook.type = 'CrashSafeCheckpointHook'
     set_work_dir(cfg, args.work_dir, args.config)
     if args.resume == 'auto':
         # not mmengine's auto-resume, which trusts last_checkpoint even where a kill left it
@@ -80,8 +79,8 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     # model, load_from (strictly: it must fit the model) and data, before anything is written
-    check_before_run(cfg, 'train')
-    runner = Runner.from_cfg(cfg)
+    prepared = check_before_run(cfg, 'train')
+    runner = PreparedRunner.from_prepared(cfg, prepared)  # on the checked model and data
     runner.train()
 
 

@@ -4,6 +4,8 @@ _base_ = 'mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py'
 custom_imports = dict(imports=['hourglass_plugin'], allow_failed_imports=False)
 # stop at the first NaN/inf loss, naming the last good checkpoint (mmdet sets no custom_hooks)
 custom_hooks = [dict(type='StopOnNonFiniteLossHook')]
+# checkpoints written atomically, the oldest removed only after the new one
+default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook'))
 
 model = dict(
     backbone=dict(
@@ -19,7 +21,6 @@ model = dict(
         feat_channels=256,
         out_blocks=0,
         out_kernel_size=3,
-        num_keypoints=None,
         merge='features',
         merge_blocks=1,
         conv_bias='auto',

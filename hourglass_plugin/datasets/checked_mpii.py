@@ -1,5 +1,4 @@
 """mmpose's ``MpiiDataset`` that refuses bad input when it is built, not when a record is drawn."""
-import os
 import os.path as osp
 from typing import Any, List, Tuple
 
@@ -8,16 +7,6 @@ from mmpose.datasets import MpiiDataset
 from ..errors import DatasetError
 from .annotation_check import check_head_boxes, check_image_files, check_records, load_json
 from .image_check import image_file_problems
-
-#: Files already validated in this process, with their size and time stamp: the tools check a
-#: config's datasets before the Runner builds them again, and 25k images are read only once.
-_VALIDATED = set()
-
-
-def _stamp(path: str) -> Tuple[str, int, int]:
-    stat = os.stat(path)
-    return osp.abspath(path), stat.st_size, stat.st_mtime_ns
-
 
 class CheckedMpiiDataset(MpiiDataset):
     """``MpiiDataset`` (same arguments, same samples) that validates its files when built.
@@ -43,18 +32,12 @@ class CheckedMpiiDataset(MpiiDataset):
         ann_file = self.ann_file
         if not osp.isfile(ann_file):
             raise FileNotFoundError(f'annotation file {ann_file} does not exist')
-        key = (_stamp(ann_file), self.data_prefix.get('img', ''), self.metainfo['num_keypoints'],
-               _stamp(self.headbox_file) if self.headbox_file and osp.isfile(
-                   self.headbox_file) else self.headbox_file)
-        if key in _VALIDATED:
-            return
         records = load_json(ann_file)
         check_records(records, self.metainfo['num_keypoints'], ann_file)
         if self.headbox_file:
             check_head_boxes(self.headbox_file, len(records), ann_file)
         images = {r['image']: osp.join(self.data_prefix['img'], r['image']) for r in records}
         check_image_files(image_file_problems(images.values()), records, images, ann_file)
-        _VALIDATED.add(key)
 
     def prepare_data(self, idx: int) -> Any:
         """mmpose's ``prepare_data``; an image that cannot be decoded is named in one line."""

@@ -1,24 +1,31 @@
-"""Training that loses nothing to a crash: atomic checkpoint files, a resume that finds the newest
-complete checkpoint, and a stop with a clear message when the loss stops being finite."""
+"""What configs name for a run: the hooks (crash-safe checkpoints, a stop at a non-finite loss, the
+CPU training fast paths, the test progress bar) and the atomic file backend checkpoints are
+written with; and the resume that finds the newest complete checkpoint."""
 from mmengine.registry import HOOKS
 
 from . import atomic_files
+from .accelerate_hook import AccelerateHook
 from .atomic_files import AtomicLocalBackend, atomic_write
 from .checkpoint_hook import CrashSafeCheckpointHook
 from .finite_loss_hook import StopOnNonFiniteLossHook
+from .prepared_runner import CheckpointFitHook, PreparedRunner
+from .progress_bar_hook import TestProgressBarHook
 from .resume import find_resumable_checkpoint, is_complete_checkpoint
 
+HOOK_TYPES = (AccelerateHook, CrashSafeCheckpointHook, StopOnNonFiniteLossHook, TestProgressBarHook)
 
-def install() -> None:
-    """Atomic writes for mmengine's local files, and the hooks in mmengine's root registry (so
-    mmpose and mmdet configs both find them); calling it again changes nothing."""
-    atomic_files.install()
-    for hook in (CrashSafeCheckpointHook, StopOnNonFiniteLossHook):
+
+def register() -> None:
+    """The hooks in mmengine's root registry (so mmpose and mmdet configs both find them) and
+    the ``'atomic_local'`` file backend; calling it again changes nothing."""
+    atomic_files.register()
+    for hook in HOOK_TYPES:
         if HOOKS.module_dict.get(hook.__name__) is not hook:
             HOOKS.register_module(module=hook)
 
 
 __all__ = [
-    'AtomicLocalBackend', 'CrashSafeCheckpointHook', 'StopOnNonFiniteLossHook', 'atomic_write',
-    'find_resumable_checkpoint', 'install', 'is_complete_checkpoint'
+    'AccelerateHook', 'AtomicLocalBackend', 'CheckpointFitHook', 'CrashSafeCheckpointHook',
+    'PreparedRunner', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'atomic_write',
+    'find_resumable_checkpoint', 'is_complete_checkpoint', 'register'
 ]

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Union
 
 from mmengine.fileio import LocalBackend, register_backend
-from mmengine.fileio import io as mmengine_io
 
 #: ``.<name>.<pid>.tmp``: the temporary of ``<name>`` written by process ``<pid>``.
 TEMPORARY_NAME = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$')
@@ -108,14 +107,14 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write(filepath, obj, encoding=encoding)
 
 
-def install() -> None:
-    """Make :class:`AtomicLocalBackend` mmengine's backend for local paths (idempotent).
+#: the name configs give the atomic backend: ``backend_args=dict(backend='atomic_local')``
+BACKEND_NAME = 'atomic_local'
 
-    Registered under mmengine's own name ``'local'`` and the empty prefix, so both plain paths and
-    ``backend_args=dict(backend='local')`` (mmpose's default runtime) get it without any config
-    change; backends mmengine already cached are dropped so that none writes the old way.
-    """
-    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
-    for key, backend in list(mmengine_io.backend_instances.items()):
-        if type(backend) is LocalBackend:
-            del mmengine_io.backend_instances[key]
+
+def register() -> None:
+    """Register :class:`AtomicLocalBackend` in mmengine's file backends as ``'atomic_local'``
+    (what :class:`~.checkpoint_hook.CrashSafeCheckpointHook` writes with); mmengine's own
+    ``'local'`` backend stays as it is. Calling it again changes nothing."""
+    from mmengine.fileio.backends.registry_utils import backends
+    if backends.get(BACKEND_NAME) is not AtomicLocalBackend:
+        register_backend(BACKEND_NAME, AtomicLocalBackend, force=True)

@@ -4,8 +4,11 @@ mmengine 0.10.7's ``CheckpointHook._save_checkpoint_with_step`` (1) removes the 
 checkpoint, (2) writes the new one, (3) writes ``last_checkpoint`` with a plain ``open``. With
 ``max_keep_ckpts=1`` a kill between (1) and the end of (2) leaves no checkpoint at all, and a kill
 during (3) leaves ``last_checkpoint`` empty. Here the new checkpoint is written first (atomically,
-through :mod:`.atomic_files`), then ``last_checkpoint`` (atomically), and only then is the oldest
-removed.
+through :mod:`.atomic_files`' ``'atomic_local'`` backend), then ``last_checkpoint`` (atomically),
+and only then is the oldest removed.
+
+The plugin's configs name it (``default_hooks.checkpoint.type``), so mmpose's and mmdet's own
+``tools/train.py`` get the same crash safety as ``tools/train.py`` here.
 """
 import os.path as osp
 from collections import deque
@@ -13,14 +16,19 @@ from collections import deque
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
-from .atomic_files import atomic_write
+from .atomic_files import BACKEND_NAME, atomic_write
 
 
 class CrashSafeCheckpointHook(CheckpointHook):
-    """``CheckpointHook`` (same arguments, same files) that removes old checkpoints last.
-
-    ``tools/train.py`` uses it wherever a config asks for mmengine's ``CheckpointHook``.
+    """``CheckpointHook`` (same arguments, same files) that writes checkpoints atomically and
+    removes old ones last. ``backend_args`` defaults to the atomic local backend; a config that
+    sets it (e.g. for remote storage) gets that backend.
     """
+
+    def __init__(self, *args, backend_args=None, **kwargs) -> None:
+        if backend_args is None and kwargs.get('file_client_args') is None:
+            backend_args = dict(backend=BACKEND_NAME)
+        super().__init__(*args, backend_args=backend_args, **kwargs)
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         dropped = []

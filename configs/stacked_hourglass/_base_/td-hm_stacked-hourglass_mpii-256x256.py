@@ -14,7 +14,10 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=100, milestones=[75, 90], gamma=0.2, by_epoch=True)
 ]
 auto_scale_lr = dict(base_batch_size=6)
-default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
+# checkpoints written atomically, the oldest removed only after the new one: a run killed at any
+# moment resumes (mmpose's own tools/train.py --resume included)
+default_hooks = dict(
+    checkpoint=dict(type='CrashSafeCheckpointHook', save_best='PCK', rule='greater'))
 # mmpose's SyncBuffersHook, plus a stop at the first NaN/inf loss naming the last good checkpoint
 custom_hooks = [dict(type='SyncBuffersHook'), dict(type='StopOnNonFiniteLossHook')]
 

@@ -8,7 +8,6 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
-from .conv_norm_act import POST_ACTIVATION, applies, is_norm_unit, norm_act_conv
 
 # mmcv's ConvModule rule: these activations take no ``inplace`` argument
 _NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
@@ -62,16 +61,6 @@ class BasicBlock(BaseModule):
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._convs(x)
+        out = self.conv2(self.conv1(x))  # (B, C_out, H', W')
         out += self.skip(x)  # in place: the norm's output is not kept for backward
         return self.act(out)
-
-    def _convs(self, x: torch.Tensor) -> torch.Tensor:
-        """``self.conv2(self.conv1(x))``; in CPU training conv1's norm and ReLU run with conv2's
-        conv as one pre-activation unit, whose backward writes in place (``conv_norm_act``)."""
-        one, two = self.conv1, self.conv2
-        if is_norm_unit(one, (POST_ACTIVATION, )) \
-                and is_norm_unit(two, (POST_ACTIVATION, ), activation=False) \
-                and applies(x, one.norm, one.activate, two.conv, one, two):
-            return two.norm(norm_act_conv(one.norm, two.conv, one.conv(x)))
-        return two(one(x))

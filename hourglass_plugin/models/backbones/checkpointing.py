@@ -4,9 +4,7 @@
 mode would update its running mean and variance a second time there (mmcv's ``with_cp`` blocks
 do). Here the recomputation runs with those buffers restored afterwards, so a step with
 checkpointing leaves the model exactly as one without it: same outputs, same gradients, same
-running statistics (``tests/test_fast_paths.py``). Both runs of a region are without the
-pre-activation units' workspace (``conv_norm_act.workspace_off``): its maps, kept between steps,
-would be a large part of what checkpointing leaves.
+running statistics (``tests/test_with_cp.py``).
 """
 import contextlib
 from functools import partial
@@ -15,8 +13,6 @@ from typing import Callable, Iterator, Union
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
-
-from .conv_norm_act import workspace_off
 
 #: ``with_cp`` values of :class:`StackedHourglass`: what one checkpointed region is.
 CP_MODES = {False: None, True: 'block', 'block': 'block', 'hourglass': 'hourglass'}
@@ -47,15 +43,9 @@ def _norm_stats_kept(module: nn.Module) -> Iterator[None]:
                     live.copy_(kept)
 
 
-@contextlib.contextmanager
-def _recomputation(module: nn.Module) -> Iterator[None]:
-    with _norm_stats_kept(module), workspace_off():
-        yield
-
-
 def _contexts(module: nn.Module):
     """(forward's context, recomputation's context) for ``checkpoint``'s ``context_fn``."""
-    return workspace_off(), _recomputation(module)
+    return contextlib.nullcontext(), _norm_stats_kept(module)
 
 
 def checkpointed(module: nn.Module, function: Callable, *args: torch.Tensor):

@@ -8,7 +8,9 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
-from .conv_norm_act import PRE_ACTIVATION, conv_norm_act  # norm, act, then conv
+
+#: ``ConvModule``'s order for a pre-activation unit (He et al. 2016): norm, act, then conv
+PRE_ACTIVATION = ('norm', 'act', 'conv')
 
 
 class Residual(BaseModule):
@@ -60,7 +62,8 @@ class Residual(BaseModule):
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        # each unit as unit(x), with a backward that writes in place where it can (see there)
-        out = conv_norm_act(self.conv3, conv_norm_act(self.conv2, conv_norm_act(self.conv1, x)))
-        out += self.skip(x)  # in place: conv3's output is not kept for backward
+        out = self.conv1(x)  # BN-ReLU-1x1: (B, f/2, H, W)
+        out = self.conv2(out)  # BN-ReLU-3x3: (B, f/2, H / stride, W / stride)
+        out = self.conv3(out)  # BN-ReLU-1x1: (B, f, H / stride, W / stride)
+        out += self.skip(x)  # a conv's fresh output, not kept for backward: added to in place
         return out

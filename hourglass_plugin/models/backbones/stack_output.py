@@ -8,7 +8,6 @@ from torch import nn
 
 from mmpose.utils.typing import ConfigType
 from .blocks import make_blocks
-from .conv_norm_act import conv_norm_act
 
 
 class StackOutput(BaseModule):
@@ -44,6 +43,6 @@ class StackOutput(BaseModule):
         self.predict = nn.Conv2d(feat_channels, num_keypoints, 1) if num_keypoints else None
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        features = conv_norm_act(self.conv, self.blocks(x))  # (B, F, H, W)
+        features = self.conv(self.blocks(x))  # (B, F, H, W)
         predictions = self.predict(features) if self.predict is not None else None  # (B, K, H, W)
         return features, predictions

@@ -52,7 +52,9 @@ class StackedHourglass(BaseModule):
         out_kernel_size (int): Kernel of the conv-norm-act after them (paper 1, CornerNet 3).
         num_keypoints (int, optional): K; when set, each stack ends in a 1x1 conv to K heatmaps
             and returns them; when None, stacks return features.
-        merge (str): ``'predictions'`` (paper; needs ``num_keypoints``) or ``'features'``.
+        merge (str, optional): ``'predictions'`` (paper; needs ``num_keypoints``) or
+            ``'features'``; None: ``'predictions'`` where ``num_keypoints`` is set, else
+            ``'features'``.
         merge_blocks (int): Residual units after a feature merge (CornerNet 1).
         in_channels (int): Image channels.
         norm_cfg (dict): Norm config, passed to every level of every hourglass.
@@ -85,8 +87,8 @@ class StackedHourglass(BaseModule):
                  feat_channels: int = 256,
                  out_blocks: int = 1,
                  out_kernel_size: int = 1,
-                 num_keypoints: Optional[int] = 16,
-                 merge: str = 'predictions',
+                 num_keypoints: Optional[int] = None,
+                 merge: Optional[str] = None,
                  merge_blocks: int = 1,
                  in_channels: int = 3,
                  norm_cfg: ConfigType = dict(type='BN'),
@@ -98,6 +100,8 @@ class StackedHourglass(BaseModule):
         super().__init__(init_cfg=init_cfg)
         stem = dict(conv_channels=64, block_channels=(128, 128, 256), downsample_before=1) \
             if stem is None else dict(stem)
+        if merge is None:
+            merge = 'predictions' if num_keypoints else 'features'
         self._check_args(num_stacks, order, stage_channels, stage_blocks, block, downsample,
                          stem, num_keypoints, merge)
         self.num_stacks = num_stacks
@@ -106,7 +110,6 @@ class StackedHourglass(BaseModule):
         self.num_keypoints = num_keypoints
         self.feat_channels = feat_channels
         self.channels_last = channels_last
-        self.with_cp = with_cp
         self.cp_mode = cp_mode(with_cp)
         common = dict(block=block, norm_cfg=norm_cfg, act_cfg=act_cfg, conv_bias=conv_bias,
                       with_cp=self.cp_mode == 'block')

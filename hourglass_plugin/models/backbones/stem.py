@@ -1,5 +1,4 @@
 """The stem: from the image to the first hourglass's input at 1/4 resolution."""
-from functools import partial
 from typing import Sequence, Union
 
 import torch
@@ -10,7 +9,6 @@ from torch import nn
 from mmpose.utils.typing import ConfigType
 from .blocks import get_block
 from .checkpointing import checkpointed, needs_checkpoint
-from .conv_norm_act import conv_norm_act
 
 
 class Stem(BaseModule):
@@ -71,10 +69,10 @@ class Stem(BaseModule):
                 cls(cin, cout, stride=stride, norm_cfg=norm_cfg, act_cfg=act_cfg,
                     conv_bias=conv_bias, with_cp=with_cp))
         self.layers = nn.Sequential(*layers)
-        self.out_channels = block_channels[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv = partial(conv_norm_act, self.conv)  # self.conv(x), see conv_norm_act
         if needs_checkpoint(self.with_cp):
-            return self.layers(checkpointed(self.conv, conv, x))
-        return self.layers(conv(x))
+            x = checkpointed(self.conv, self.conv, x)
+        else:
+            x = self.conv(x)  # (B, conv_channels, H / 2, W / 2)
+        return self.layers(x)  # (B, block_channels[-1], H / 4, W / 4)

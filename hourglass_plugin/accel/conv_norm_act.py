@@ -3,37 +3,33 @@
 Written by hand because no maintained library does it for eager CPU training: autograd runs
 BN-ReLU's backward as ReLU backward (a new map) and BatchNorm backward (two new maps: the result
 and a temporary). On CPU every new map of 32 MiB or more (e.g. 256 x 64 x 64 at batch 8) comes
-from a fresh ``mmap`` whose pages the kernel faults in and zeroes (the README's performance
-section). Here, for the
-pre-activation order (norm, act, conv), the ReLU mask and the BatchNorm input gradient are written
-in place into the conv's input gradient, a map nobody else holds; in the usual order (conv, norm,
+from a fresh ``mmap`` whose pages the kernel faults in and zeroes (under glibc's default
+allocator; ``hourglass_plugin/allocator.py``). Here, for the pre-activation order (norm, act,
+conv), the ReLU mask and the BatchNorm input gradient are written in place into the conv's input
+gradient, a map nobody else holds; in the usual order (conv, norm,
 act), into the fresh map of ReLU's backward (the conv stays autograd's own node, so its output and
 ReLU's are freed as soon as their backward is done, as with the modules). The BatchNorm sums come
 from ``native_batch_norm_backward`` asked for the weight and bias gradients only. (torch.compile of
 a whole Residual was measured too: no faster.)
 
 The pre-activation unit also does not keep ``relu(batch_norm(x))`` for backward: forward writes it
-into a workspace, a map of x's shape reused by every unit of that shape (one per thread and shape,
-kept between steps: :func:`release_workspace` frees them), and backward recomputes it there with the
-same ``native_batch_norm`` call, bit for bit. That saves keeping one map per unit (the paper's hg8
-training step: 2980 MB against 4586 MB, ``tools/benchmark.py --scenarios pose_train``) and the
-page faults of making it. Inside an activation-checkpointed region (:func:`workspace_off`, entered
-by ``checkpointing.checkpointed``) the map is a new one each time instead, freed as soon as the
-conv has read it: there only the regions' inputs are kept, and the workspace's maps (one per
-shape, kept) would be most of what is left.
+into a workspace (:mod:`.workspace`), a map of x's shape reused by every unit of that shape, and
+backward recomputes it there with the same ``native_batch_norm`` call, bit for bit. That saves
+keeping one map per unit (the hg8 training step's memory: ``tools/benchmark.py --scenarios
+pose_train``, ``docs/benchmarks.md``) and the page faults of making it.
 
 The forward is the same ATen calls as ``ConvModule``'s (``convolution``, ``native_batch_norm``,
 in-place ReLU): same outputs and running statistics, bit for bit; gradients differ from
 autograd's by rounding (``tests/test_conv_norm_act.py``).
 """
-import contextlib
-import threading
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmcv.cnn import ConvModule
 from torch import nn
 from torch.autograd.function import once_differentiable
+
+from .workspace import use_workspace, workspace
 
 aten = torch.ops.aten
 
@@ -110,48 +106,6 @@ def applies(x: torch.Tensor, norm: nn.Module, act: nn.Module, conv: nn.Module,
                         or m._backward_pre_hooks for m in (norm, act, conv, *others)))
 
 
-_workspaces = threading.local()  # .maps: {(shape, stride, dtype, device): tensor}; .off: bool
-#: at most this many workspace maps per thread: inputs of ever new sizes (multi-scale training)
-#: start a new set instead of growing it without end
-MAX_WORKSPACE_MAPS = 64
-
-
-def release_workspace() -> None:
-    """Frees this thread's workspace maps (they are made again when next needed)."""
-    _workspaces.maps = {}
-
-
-@contextlib.contextmanager
-def workspace_off() -> Iterator[None]:
-    """Units run inside make relu(bn(x)) as a new map, freed after use, not in the workspace
-    (their backward does too)."""
-    previous = getattr(_workspaces, 'off', False)
-    _workspaces.off = True
-    try:
-        yield
-    finally:
-        _workspaces.off = previous
-
-
-def _use_workspace() -> bool:
-    return not getattr(_workspaces, 'off', False)
-
-
-def _workspace(like: torch.Tensor) -> torch.Tensor:
-    """This thread's map of ``like``'s shape and strides: a temporary, valid until the next call
-    for the same shape (the units use it within one forward or one backward)."""
-    maps = getattr(_workspaces, 'maps', None)
-    if maps is None:
-        maps = _workspaces.maps = {}
-    key = (tuple(like.shape), like.stride(), like.dtype, like.device)
-    if key not in maps:
-        if len(maps) >= MAX_WORKSPACE_MAPS:
-            maps.clear()
-        maps[key] = torch.empty_strided(like.shape, like.stride(), dtype=like.dtype,
-                                        device=like.device)
-    return maps[key]
-
-
 def _batch_norm_relu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
                      running_mean: Optional[torch.Tensor], running_var: Optional[torch.Tensor],
                      momentum: float, eps: float, out: Optional[torch.Tensor] = None):
@@ -226,10 +180,10 @@ class _BatchNormReLUConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, norm_weight, norm_bias, conv_weight, conv_bias, norm, momentum, conv):
         _keep_conv(ctx, conv, conv_bias, norm.eps)
-        ctx.use_workspace = _use_workspace()  # backward runs outside any workspace_off()
+        ctx.use_workspace = use_workspace()  # backward runs outside any workspace_off()
         y, mean, invstd = _batch_norm_relu(x, norm_weight, norm_bias, norm.running_mean,
                                            norm.running_var, momentum, norm.eps,
-                                           out=_workspace(x) if ctx.use_workspace else None)
+                                           out=workspace(x) if ctx.use_workspace else None)
         ctx.save_for_backward(x, norm_weight, norm_bias, mean, invstd, conv_weight)
         return _conv(y, conv_weight, conv_bias, ctx)
 
@@ -242,7 +196,7 @@ class _BatchNormReLUConv(torch.autograd.Function):
         # forward's relu(batch_norm(x)) again, the same call, bit for bit (no running
         # statistics to update this time)
         y, _, _ = _batch_norm_relu(x, norm_weight, norm_bias, None, None, 0.0, ctx.eps,
-                                   out=_workspace(x) if ctx.use_workspace else None)
+                                   out=workspace(x) if ctx.use_workspace else None)
         grad_y, grad_cw, grad_cb = _conv_backward(ctx, grad_out, y, conv_weight, need_y,
                                                   need_cw, need_cb)
         grad_x = grad_nw = grad_nb = None

@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 
 from ..engine.atomic_files import atomic_write
-from .head_boxes import write_mpii_gt_mat
+from ..datasets.head_boxes import write_mpii_gt_mat
 
 #: MPII's joint order (mmpose's ``configs/_base_/datasets/mpii.py``); right = the person's right.
 MPII_JOINT_NAMES = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee',

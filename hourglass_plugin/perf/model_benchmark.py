@@ -93,15 +93,21 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine() or 'unknown CPU'
 
 
-def count_gmacs(backbone: nn.Module, height: int, width: int) -> float:
-    """Multiply-adds of the backbone for one 3xHxW image, in 1e9 (mmengine's FlopAnalyzer).
+def count_macs(backbone: nn.Module, height: int, width: int) -> int:
+    """Multiply-adds of the backbone for one 3xHxW image (mmengine's FlopAnalyzer).
 
-    mmengine counts one multiply-add as one "flop", so its ``flops`` are MACs.
+    mmengine counts one multiply-add as one "flop", so its ``flops`` are MACs; OpenMMLab's
+    metafiles report that count as ``FLOPs``.
     """
     device = next(backbone.parameters()).device
     inputs = (torch.randn(1, 3, height, width, device=device), )
     info = get_model_complexity_info(backbone, inputs=inputs, show_table=False, show_arch=False)
-    return info['flops'] / 1e9
+    return int(info['flops'])
+
+
+def count_gmacs(backbone: nn.Module, height: int, width: int) -> float:
+    """:func:`count_macs` in 1e9."""
+    return count_macs(backbone, height, width) / 1e9
 
 
 def _max_rss_mb() -> float:

@@ -1,4 +1,5 @@
-"""Every fast path computes what the eager model computes: outputs, gradients, BN statistics.
+"""Activation checkpointing (``with_cp``) and the CPU training fast paths (``accel``) compute what
+the plain model computes: outputs, gradients, BatchNorm statistics, state dicts.
 
 Speed is not tested here (``tools/benchmark.py`` measures it, contenders side by side).
 """
@@ -6,8 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from hourglass_plugin.accel import accelerate
+from hourglass_plugin.accel.upsample_add import add_upsampled
+from hourglass_plugin.accel.workspace import kept_bytes, release_workspace
 from hourglass_plugin.conversion import convert_state_dict
-from hourglass_plugin.models.backbones.hourglass import add_upsampled
 from hourglass_plugin.perf.plain_posenet import PlainPoseNet
 from hourglass_plugin.perf.scenarios import pose_models
 from helpers import build, randomise_norms
@@ -38,11 +41,14 @@ def assert_close(a, b, rel=1e-5):
 
 @pytest.mark.parametrize('kind', ['pose', 'det'])
 @pytest.mark.parametrize('with_cp', [True, 'block', 'hourglass'])
-def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp):
+@pytest.mark.parametrize('fast', [False, True])
+def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp, fast):
     torch.manual_seed(0)
     base = build(CFGS[kind](num_stacks=2))
     cp = build(CFGS[kind](num_stacks=2, with_cp=with_cp))
     cp.load_state_dict(base.state_dict())
+    if fast:
+        accelerate(base), accelerate(cp)
     x = torch.randn(2, 3, 64, 64)
     (o1, g1, b1), (o2, g2, b2) = train_step(base, x), train_step(cp, x)
     for a, b in zip(o1, o2):
@@ -53,18 +59,19 @@ def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp):
         assert torch.equal(b1[name], b2[name]), name
 
 
-@pytest.mark.parametrize('with_cp', [True, 'block'])
-def test_with_cp_makes_no_workspace_maps(with_cp):
-    """Checkpointed regions make relu(bn(x)) anew and free it: with every unit checkpointed, the
-    pre-activation units' workspace (kept between steps) stays empty, forward, recomputation and
-    backward alike."""
-    from hourglass_plugin.models.backbones import conv_norm_act
+@pytest.mark.parametrize('with_cp', [True, 'block', 'hourglass'])
+def test_accelerated_with_cp_keeps_no_workspace(with_cp):
+    """Checkpointed models keep only their regions' inputs: accelerated, their units make
+    relu(bn(x)) anew and free it, forward, recomputation and backward alike."""
     model = build(small_pose_cfg(with_cp=with_cp)).train()
-    conv_norm_act.release_workspace()
+    accelerate(model)
+    release_workspace()
     train_step(model, torch.randn(2, 3, 64, 64))
-    assert conv_norm_act._workspaces.maps == {}
-    train_step(build(small_pose_cfg()).train(), torch.randn(2, 3, 64, 64))
-    assert conv_norm_act._workspaces.maps  # without checkpointing the units do use it
+    assert kept_bytes() == 0
+    plain = build(small_pose_cfg()).train()
+    accelerate(plain)
+    train_step(plain, torch.randn(2, 3, 64, 64))
+    assert kept_bytes() > 0  # without checkpointing the units do share maps
 
 
 def saved_bytes(model, x):
@@ -152,10 +159,13 @@ def grads_in_our_names(plain):
     return {k[len('backbone.'):]: v for k, v in converted.items()}
 
 
-def test_training_path_equals_plain_eager_network():
-    """Ours (channels-last, in-place sums, broadcast upsampling) vs the plain eager network:
-    same heatmaps and same gradients in a training-mode step."""
+@pytest.mark.parametrize('fast', [False, True])
+def test_training_path_equals_plain_eager_network(fast):
+    """Ours (channels-last; accelerated: in-place backward, broadcast upsampling) vs
+    princeton-vl's plain eager network: same heatmaps and gradients in a training step."""
     plain, ours = pose_models(stacks=2, order=2, device=torch.device('cpu'))
+    if fast:
+        assert accelerate(ours) > 0
     x = torch.randn(2, 3, 64, 64)
     plain.train()
     expected = plain(x.permute(0, 2, 3, 1).contiguous()).unbind(1)
@@ -180,3 +190,48 @@ def test_training_path_equals_plain_eager_network():
 def test_plain_posenet_takes_nhwc():
     out = PlainPoseNet(1, 32, 4, order=1).eval()(torch.randn(2, 32, 32, 3))
     assert out.shape == (2, 1, 4, 8, 8)
+
+
+@pytest.mark.parametrize('kind', ['pose', 'det'])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_accelerate_changes_nothing_but_speed(kind, channels_last):
+    """Same state dict (keys, values, memory formats), same outputs and BatchNorm statistics bit
+    for bit, gradients to rounding, over two steps (the statistics' update depends on the
+    count)."""
+    torch.manual_seed(0)
+    plain = randomise_norms(build(CFGS[kind](num_stacks=2, channels_last=channels_last)))
+    fast = build(CFGS[kind](num_stacks=2, channels_last=channels_last))
+    fast.load_state_dict(plain.state_dict())
+    before = fast.state_dict()
+    assert accelerate(fast) > 0
+    after = fast.state_dict()
+    assert list(before) == list(after)
+    # the same storage, nothing re-made or copied
+    assert all(before[k].data_ptr() == after[k].data_ptr() for k in before)
+    assert accelerate(fast) == 0  # already accelerated: nothing left to change
+    x = torch.randn(2, 3, 64, 64)
+    for _ in range(2):
+        (o1, g1, b1), (o2, g2, b2) = train_step(plain, x), train_step(fast, x)
+        for a, b in zip(o1, o2):
+            assert_close(a, b, rel=1e-6)
+        for name in b1:
+            assert_close(b1[name].float(), b2[name].float(), rel=1e-6)
+        largest = max(float(g.abs().max()) for g in g1.values())
+        for name in g1:  # (a conv bias before a training-mode BN: 0 but for rounding)
+            scale = max(float(g1[name].abs().max()), 0.1 * largest)
+            assert float((g1[name] - g2[name]).abs().max()) <= 1e-5 * scale, name
+    with torch.no_grad():  # inference: the fast paths step aside
+        for a, b in zip(plain.eval()(x), fast.eval()(x)):
+            assert torch.equal(a, b)
+
+
+def test_accelerate_hook_switches_the_run_model_on():
+    from types import SimpleNamespace
+    from hourglass_plugin.accel.units import FastResidual
+    from hourglass_plugin.engine import AccelerateHook
+    model = build(small_pose_cfg())
+    messages = []
+    runner = SimpleNamespace(model=model, logger=SimpleNamespace(info=messages.append))
+    AccelerateHook().before_run(runner)
+    assert any(isinstance(m, FastResidual) for m in model.modules())
+    assert messages and 'units of the backbone' in messages[0]
