@@ -44,6 +44,7 @@ def counts(monkeypatch):
 def test_test_tool_builds_once_and_loads_once(counts, tmp_path, monkeypatch):
     checkpoint = save_tiny_checkpoint(str(tmp_path / 'tiny.pth'))
     head_boxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
+    counts.update(built=0, loaded=0)  # the run's own, not the fixtures' above
     monkeypatch.setattr(sys, 'argv', [
         'test.py', TINY, checkpoint, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
         f'test_dataloader.dataset.headbox_file={head_boxes}'])
@@ -53,6 +54,7 @@ def test_test_tool_builds_once_and_loads_once(counts, tmp_path, monkeypatch):
 
 def test_train_tool_builds_once_and_loads_load_from_once(counts, tmp_path, monkeypatch):
     checkpoint = save_tiny_checkpoint(str(tmp_path / 'tiny.pth'))
+    counts.update(built=0, loaded=0)  # the run's own, not the fixture's above
     work = tmp_path / 'work'
     monkeypatch.setattr(sys, 'argv', [
         'train.py', TINY, '--work-dir', str(work), '--cfg-options', f'load_from={checkpoint}',
@@ -60,8 +62,9 @@ def test_train_tool_builds_once_and_loads_load_from_once(counts, tmp_path, monke
     tool('train').main()
     assert counts == {'built': 1, 'loaded': 1}
     # the weights trained from are the checkpoint's: one step of RMSprop away from them
-    start = torch.load(checkpoint)['state_dict']
-    trained = torch.load(str(work / 'epoch_1.pth'))['state_dict']
+    from hourglass_plugin.safe_loading import load_checkpoint_safely
+    start = load_checkpoint_safely(checkpoint)['state_dict']
+    trained = load_checkpoint_safely(str(work / 'epoch_1.pth'))['state_dict']
     key = 'backbone.stack_outputs.1.predict.weight'
     assert 0 < float((trained[key] - start[key]).abs().max()) < 0.05
     assert os.listdir(work)

@@ -77,7 +77,6 @@ def infer_mmlab_backbone_cfg(state_dict: Dict) -> Dict:
         feat_channels=state_dict['out_convs.0.conv.weight'].shape[0],
         out_blocks=0,
         out_kernel_size=state_dict['out_convs.0.conv.weight'].shape[-1],
-        num_keypoints=None,
         merge='features',
         merge_blocks=1,
         conv_bias='auto')

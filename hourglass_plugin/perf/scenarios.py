@@ -178,7 +178,7 @@ def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     return _result('pose_infer', timed, REFERENCE, {k: flops for k in runs}, None, checks,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, inference forward',
-                   target=dict(contender=ENGINE_NAMES['onnxruntime'], max_ratio=0.45,
+                   target=dict(contender=ENGINE_NAMES['openvino'], max_ratio=0.45,
                                max_ratio_tuned_allocator=0.85, min_conv_peak=0.75))
 
 
@@ -215,7 +215,7 @@ def hg104_train(batch: int = 2, size: int = 512, rounds: int = 3, device: str = 
     return _result('hg104_train', timed, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
                    setting=f"CornerNet HG-104{' (small)' if small else ''}, {size}x{size}, "
                    f'batch {batch}, fp32, training step (fwd, MSE on both stacks, bwd, Adam)',
-                   target=dict(contender='ours (channels_last=True)', max_ratio=0.90,
+                   target=dict(contender='ours (NCHW)', max_ratio=0.90,
                                cp_contender='ours, with_cp=True (per unit, NCHW)',
                                cp_max_ratio=1.35,
                                cp_max_memory_ratio=0.40))
