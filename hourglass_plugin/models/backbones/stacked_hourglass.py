@@ -64,7 +64,7 @@ class StackedHourglass(BaseModule):
         channels_last (bool): Run on channels-last (NHWC) activations, with the conv weights
             stored channels-last too (no per-call weight reorder). Same function
             (``tests/test_backbone.py``), faster on CPU, where oneDNN's 1x1 convs are much faster
-            in NHWC (the performance issue's measurement on this kind of machine).
+            in NHWC (``tools/benchmark.py``, ``docs/benchmarks.md``).
         with_cp (bool | str): Activation checkpointing (OpenMMLab's ``with_cp``): ``True`` or
             ``'block'`` keeps only each residual unit's input for backward, ``'hourglass'`` only
             each hourglass's; the rest is recomputed during backward. Same outputs, gradients
