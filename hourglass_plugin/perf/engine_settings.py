@@ -20,23 +20,10 @@ from .measure import conv_flops
 DEFAULT = 'ONNX Runtime, 2 threads on the batch (default)'
 
 
-def _ort_sessions(path: str, threads: int, count: int):
-    import onnxruntime as ort
-    sessions = []
-    for _ in range(count):
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        sessions.append(ort.InferenceSession(path, options, providers=['CPUExecutionProvider']))
-    return sessions
-
-
-def _split_run(sessions, x: np.ndarray):
-    halves = np.array_split(x, len(sessions))
-
-    def run(session, half):
-        session.run(None, {'image': half})
-
-    workers = [threading.Thread(target=run, args=pair) for pair in zip(sessions, halves)]
+def _split_run(engines, x: np.ndarray):
+    """Each engine on its share of the batch, in threads of their own."""
+    workers = [threading.Thread(target=engine.run, args=(half, ))
+               for engine, half in zip(engines, np.array_split(x, len(engines)))]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -54,8 +41,8 @@ def engine_settings(stacks: int = 8, order: int = 4, batch: int = 8, size: int =
     with tempfile.TemporaryDirectory() as tmp:
         path = f'{tmp}/hg.onnx'
         export_onnx(ours.eval(), path, (size, size))
-        whole = _ort_sessions(path, threads, 1)[0]
-        split = _ort_sessions(path, 1, threads)
+        whole = load_engine('onnxruntime', path)  # the project's sessions, as --backend runs them
+        split = [load_engine('onnxruntime', path, threads=1) for _ in range(threads)]
         latency = load_engine('openvino', path)
         core = ov.Core()
         streams = core.compile_model(core.read_model(path), 'CPU', {
@@ -69,9 +56,9 @@ def engine_settings(stacks: int = 8, order: int = 4, batch: int = 8, size: int =
         queue.wait_all()
 
     runs = {
-        DEFAULT: lambda: whole.run(None, {'image': x}),
+        DEFAULT: lambda: whole.run(x),
         f'ONNX Runtime, {threads} sessions of 1 thread, batch split': lambda: _split_run(split, x),
-        'OpenVINO, LATENCY hint (default)': lambda: latency(x),
+        'OpenVINO, LATENCY hint (default)': lambda: latency.run(x),
         f'OpenVINO, THROUGHPUT hint, {threads} streams, batch split': throughput,
     }
     timed = _timed(runs, rounds, torch.device('cpu'))
