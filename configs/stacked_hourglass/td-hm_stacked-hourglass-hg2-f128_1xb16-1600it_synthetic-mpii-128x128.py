@@ -64,8 +64,10 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=16,
-    num_workers=1,
-    persistent_workers=True,
+    # batches made in the training process: on 2 cores a loader worker (28 ms of CPU a batch)
+    # stalls both compute threads, 0.53 s per iteration against 0.46 s without it
+    num_workers=0,
+    persistent_workers=False,
     # endless: no pause between passes over the data (mmengine's IterBasedTrainLoop sleeps 2 s
     # whenever a finite loader ends)
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
