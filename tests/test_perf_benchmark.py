@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from hourglass_plugin.perf import measure
-from hourglass_plugin.perf.measure import (alternate, conv_flops, kernel_usage,
+from hourglass_plugin.perf.measure import (alternate, conv_flops, conv_seconds, kernel_usage,
                                            max_abs_diff_rel, ratios, step_memory_bytes)
 from conftest import REPO
 
@@ -24,6 +24,30 @@ def test_conv_flops_counts_two_per_multiply_add():
     expected = 2 * (2 * 8 * 16 * 16 * 3 * 9 + 2 * 8 * 8 * 8 * 4 * 9)
     assert conv_flops(model, lambda: model(x)) == expected
     assert not model[0]._forward_hooks  # hooks removed
+
+
+def test_conv_seconds_counts_the_convolutions_only():
+    conv = nn.Conv2d(32, 32, 3, padding=1)
+    x = torch.randn(4, 32, 64, 64, requires_grad=True)
+    big = torch.randn(4_000_000)
+
+    def no_conv():
+        for _ in range(20):
+            big.sort()
+
+    def conv_step():
+        conv(x).sum().backward()
+
+    assert conv_seconds(no_conv) == 0
+    one = conv_seconds(conv_step)
+    assert one > 0
+
+    def conv_and_more():
+        conv_step()
+        no_conv()
+
+    # the sorts (hundreds of ms) do not count; the conv's forward and backward do
+    assert conv_seconds(conv_and_more) < 3 * one + 0.05
 
 
 def test_step_memory_sees_the_peak_not_the_end():
@@ -110,6 +134,7 @@ def test_benchmark_tool_tiny_run(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     result = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'benchmark.py'), '--tiny', '--rounds', '1',
+         '--scenarios', 'pose_train', 'pose_infer', 'hg104_train', 'demo_train',
          '--out', str(out)], capture_output=True, text=True, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     runs = json.loads(out.read_text())['allocators']
@@ -122,7 +147,7 @@ def test_benchmark_tool_tiny_run(tmp_path):
     assert set(report['conv_peak_gflops']) and all(v > 0 for v in
                                                    report['conv_peak_gflops'].values())
     by_name = {s['name']: s for s in report['scenarios']}
-    assert set(by_name) == {'pose_train', 'pose_infer', 'hg104_train'}
+    assert set(by_name) == {'pose_train', 'pose_infer', 'hg104_train', 'demo_train'}
     for scenario in by_name.values():
         rows = {c['contender']: c for c in scenario['contenders']}
         assert rows[scenario['reference']]['ratio'] == 1.0
@@ -132,6 +157,13 @@ def test_benchmark_tool_tiny_run(tmp_path):
             assert row['contender'] in result.stdout
             if kernel_usage() is not None:
                 assert len(row['minor_faults']) == len(row['sys_times_s']) == 1
+    for name in ('pose_train', 'demo_train'):
+        train = {c['contender']: c for c in by_name[name]['contenders']}
+        reference_s = train[by_name[name]['reference']]['median_s']
+        for row in train.values():  # seconds in convolutions, and as a share of the reference
+            assert row['conv_s'] > 0 and row['step_memory_mb'] > 0
+            assert row['conv_ratio'] == pytest.approx(row['conv_s'] / reference_s)
+            assert f"{row['conv_s']:.3f} ({row['conv_ratio']:.3f})" in result.stdout
     hg104 = {c['contender']: c for c in by_name['hg104_train']['contenders']}
     assert all(c['step_memory_mb'] > 0 for c in hg104.values())
     # checkpointing keeps less: the measurement sees it even at toy sizes

@@ -43,7 +43,7 @@ def _all_files(root: str) -> dict:
 def rendered(tmp_path_factory):
     """(root, summary) of a small dataset rendered once for the module."""
     root = str(tmp_path_factory.mktemp('synthetic') / 'mpii')
-    return root, render_dataset(root, NUM_TRAIN, NUM_VAL, seed=0, image_size=SIZE)
+    return root, render_dataset(root, NUM_TRAIN, NUM_VAL, seed=0, image_size=SIZE, workers=2)
 
 
 def test_layout_and_summary(rendered):
@@ -143,9 +143,9 @@ def test_headboxes_match_val_records(rendered):
 
 
 def test_same_seed_same_bytes_other_seed_other_data(rendered, tmp_path):
-    root, _ = rendered
+    root, _ = rendered  # rendered by two processes
     again = str(tmp_path / 'again')
-    render_dataset(again, NUM_TRAIN, NUM_VAL, seed=0, image_size=SIZE)
+    render_dataset(again, NUM_TRAIN, NUM_VAL, seed=0, image_size=SIZE, workers=1)
     first, second = _all_files(root), _all_files(again)
     assert first.keys() == second.keys()
     for name in first:
@@ -214,6 +214,7 @@ def test_body_shows_front_or_back_without_the_face():
     (dict(num_train=1, num_val=1, seed=-3), 'seed'),
     (dict(num_train=1, num_val=1, image_size=(32, 320)), 'image_size'),
     (dict(num_train=1, num_val=1, image_size=320), 'image_size'),
+    (dict(num_train=1, num_val=1, workers=0), 'workers'),
 ])
 def test_invalid_arguments_name_the_argument(tmp_path, kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -1,6 +1,7 @@
 """Side-by-side speed and memory of our paths against plain PyTorch and mmdet's HourglassNet.
 
-    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings]
+    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings
+                               demo_train]
                               [--rounds N]
                               [--out work_dirs/benchmark/perf.json] [--compile] [--tiny]
                               [--device cpu|cuda] [--no-memory]
@@ -10,7 +11,9 @@ Each scenario runs its contenders in this one process, in turn, round after roun
 elsewhere hits all alike); the ratio is the median over rounds of a contender's time over the
 reference's in the same round. GFLOP/s count the useful conv work (forward convs, x3 for a
 training step), next to this machine's conv peak measured at the start. Step memory: see
-``hourglass_plugin/perf/measure.py``. Page faults and sys s: the step's minor page faults and
+``hourglass_plugin/perf/measure.py``. Conv s (training steps): the seconds of one step spent in
+convolutions, and their ratio to the reference's time, the lowest ratio these convolutions
+allow. Page faults and sys s: the step's minor page faults and
 system CPU seconds (medians over rounds), the kernel's share of a contender's time; blank where
 the OS reports no page faults (``measure.page_faults_counted``). ``--tiny``
 runs every scenario at toy sizes (the smoke test).
@@ -36,9 +39,9 @@ import hourglass_plugin  # noqa: F401  registrations
 from hourglass_plugin.perf.model_benchmark import device_name
 from hourglass_plugin import allocator
 from hourglass_plugin.cli import run_main
-from hourglass_plugin.perf import engine_settings, measure, scenarios
+from hourglass_plugin.perf import demo_train, engine_settings, measure, scenarios
 
-SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings')
+SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings', 'demo_train')
 #: environment variables that change what is measured (threads, glibc's allocator, torch's
 #: huge pages), recorded with every run (and every ``MALLOC_*``): e.g. ``MALLOC_MMAP_THRESHOLD_``
 #: and ``MALLOC_TRIM_THRESHOLD_`` large enough to keep freed memory mapped take the page faults
@@ -50,7 +53,7 @@ MEASURED_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'GLIBC_TUNABLES', 'LD_PREL
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--scenarios', nargs='+', choices=SCENARIOS, default=list(SCENARIOS[:3]),
-                        help='default: all but engine_settings')
+                        help='default: pose_train pose_infer hg104_train')
     parser.add_argument('--rounds', type=int, default=3, help='timed rounds per scenario')
     parser.add_argument('--out', default='work_dirs/benchmark/perf.json', help='JSON output')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
@@ -77,10 +80,11 @@ def format_table(result: dict, peak: float) -> str:
     lines = [f"== {result['name']}: {result['setting']}",
              f"   reference: {result['reference']}; target: {result['target']}"]
     header = ('contender', 'median s', 'ratio', 'CPU-time ratio', 'GFLOP/s', '% conv peak',
-              'page faults', 'sys s', 'step mem MB', 'check')
+              'page faults', 'sys s', 'step mem MB', 'conv s (ratio)', 'check')
     rows = [header]
     for c in result['contenders']:
         mem = '' if c['step_memory_mb'] is None else f"{c['step_memory_mb']:.0f}"
+        conv = '' if c.get('conv_s') is None else f"{c['conv_s']:.3f} ({c['conv_ratio']:.3f})"
         faults = sys_s = ''  # medians over rounds, where the OS counts them
         if c.get('minor_faults'):
             faults = f"{statistics.median(c['minor_faults']):.0f}"
@@ -88,7 +92,7 @@ def format_table(result: dict, peak: float) -> str:
         rows.append((c['contender'], f"{c['median_s']:.3f}", f"{c['ratio']:.3f}",
                      f"{c['cpu_ratio']:.3f}",
                      f"{c['gflops_per_s']:.0f}", f"{100 * c['gflops_per_s'] / peak:.0f}%",
-                     faults, sys_s, mem, c['check']))
+                     faults, sys_s, mem, conv, c['check']))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
         lines.append('| ' + ' | '.join(v.ljust(w) for v, w in zip(row, widths)) + ' |')
@@ -152,6 +156,9 @@ def main() -> None:
             rounds=args.rounds, device=args.device, memory=not args.no_memory,
             **(dict(batch=2, size=64, small=True) if args.tiny else {})),
         'engine_settings': lambda: engine_settings.engine_settings(rounds=args.rounds, **tiny),
+        'demo_train': lambda: demo_train.demo_train(
+            rounds=args.rounds, device=args.device, memory=not args.no_memory,
+            **(dict(batch=2, num_images=8, iterations=1) if args.tiny else {})),
     }
     results = []
     for name in args.scenarios:

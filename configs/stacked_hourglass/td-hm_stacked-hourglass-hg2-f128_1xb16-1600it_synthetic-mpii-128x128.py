@@ -36,12 +36,8 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=16)
 log_processor = dict(by_epoch=False)
-# the base's hooks, plus the CPU training fast paths (hourglass_plugin.accel)
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    dict(type='StopOnNonFiniteLossHook'),
-    dict(type='AccelerateHook')
-]
+# The base's hooks. Not hourglass_plugin.accel's AccelerateHook: under the allocator setting the
+# tools run with, this small model's step is faster without it (docs/benchmarks.md, demo_train).
 default_hooks = dict(
     logger=dict(interval=25),
     # every 500 iterations for --resume after a crash; the last one is the one tested

@@ -45,6 +45,7 @@ Everything is a function of the seed: image ``i`` of a split draws from its own 
 files, and the val set does not change with ``num_train``.
 """
 import json
+import multiprocessing
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -606,32 +607,44 @@ def _coords(points: np.ndarray) -> List[float]:
     return [round(float(v) + 1, 2) for v in np.ravel(points)]
 
 
-def _render_split(out_dir: str, split: str, count: int, seed: int,
-                  image_size: Tuple[int, int]) -> Tuple[List[dict], np.ndarray, np.ndarray]:
-    """Render and save the images of ``split``.
+def _render_one(job: Tuple[str, str, int, int, Tuple[int, int]]) -> Tuple[dict, np.ndarray,
+                                                                         np.ndarray]:
+    """Render and save image ``index`` of ``split``: (its json record, head box, inside)."""
+    out_dir, split, index, seed, image_size = job
+    code, first_id = _SPLITS[split]
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(code, index)))
+    sample = render_sample(rng, *image_size)
+    name = f'{first_id + index:09d}.jpg'
+    path = osp.join(out_dir, IMAGE_DIR, name)
+    if not cv2.imwrite(path, sample.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+        raise OSError(f'could not write {path}')
+    joints = _coords(sample.joints)
+    # Key order of mmpose's mpii_train.json.
+    record = {'joints_vis': [int(v) for v in sample.visible],
+              'joints': [joints[2 * k:2 * k + 2] for k in range(NUM_JOINTS)],
+              'image': name, 'scale': round(sample.scale, 4), 'center': _coords(sample.center)}
+    return record, sample.headbox, sample.inside
+
+
+def _render_split(out_dir: str, split: str, count: int, seed: int, image_size: Tuple[int, int],
+                  workers: int) -> Tuple[List[dict], np.ndarray, np.ndarray]:
+    """Render and save the images of ``split``, in ``workers`` forked processes (each image has
+    its own generator, so the files do not depend on how many).
 
     Returns:
         records (list[dict]): mmpose's MPII json records, 1-based.
         headboxes (np.ndarray): (count, 2, 2) 0-based head boxes.
         inside (np.ndarray): (count, 16) bool, joint inside the image.
     """
-    code, first_id = _SPLITS[split]
-    records = []
-    headboxes, inside = np.zeros((count, 2, 2)), np.zeros((count, NUM_JOINTS), dtype=bool)
-    for index in range(count):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(code, index)))
-        sample = render_sample(rng, *image_size)
-        name = f'{first_id + index:09d}.jpg'
-        path = osp.join(out_dir, IMAGE_DIR, name)
-        if not cv2.imwrite(path, sample.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-            raise OSError(f'could not write {path}')
-        joints = _coords(sample.joints)
-        # Key order of mmpose's mpii_train.json.
-        records.append({'joints_vis': [int(v) for v in sample.visible],
-                        'joints': [joints[2 * k:2 * k + 2] for k in range(NUM_JOINTS)],
-                        'image': name, 'scale': round(sample.scale, 4),
-                        'center': _coords(sample.center)})
-        headboxes[index], inside[index] = sample.headbox, sample.inside
+    jobs = [(out_dir, split, index, seed, image_size) for index in range(count)]
+    if workers > 1 and count > 1 and 'fork' in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context('fork').Pool(workers) as pool:
+            rendered = pool.map(_render_one, jobs, chunksize=max(1, count // (8 * workers)))
+    else:
+        rendered = [_render_one(job) for job in jobs]
+    records = [r[0] for r in rendered]
+    headboxes = np.array([r[1] for r in rendered], dtype=float).reshape(count, 2, 2)
+    inside = np.array([r[2] for r in rendered], dtype=bool).reshape(count, NUM_JOINTS)
     return records, headboxes, inside
 
 
@@ -660,7 +673,8 @@ def is_complete(out_dir: str, num_train: int, num_val: int, seed: int = 0,
 
 
 def render_dataset(out_dir: str, num_train: int, num_val: int, seed: int = 0,
-                   image_size: Tuple[int, int] = (320, 320)) -> dict:
+                   image_size: Tuple[int, int] = (320, 320),
+                   workers: Optional[int] = None) -> dict:
     """Render ``num_train`` + ``num_val`` images of synthetic people in MPII's layout.
 
     See the module docstring for the files and the annotation conventions. Existing files of the
@@ -673,6 +687,8 @@ def render_dataset(out_dir: str, num_train: int, num_val: int, seed: int = 0,
         num_train, num_val: images (= target persons) per split, each >= 1.
         seed: non-negative; the same seed gives byte-identical files.
         image_size: (width, height) in pixels, each >= 64.
+        workers: processes that render (default: one per CPU core); the files are the same
+            for any number.
 
     Returns:
         dict: ``out_dir``, ``num_train``, ``num_val``, ``seed``, ``image_size``, the paths
@@ -680,6 +696,7 @@ def render_dataset(out_dir: str, num_train: int, num_val: int, seed: int = 0,
         (the fraction of joints with ``joints_vis`` 0 over both splits).
     """
     num_train, num_val, seed, image_size = _check_args(num_train, num_val, seed, image_size)
+    workers = (os.cpu_count() or 1) if workers is None else _check_count('workers', workers)
     if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir):
         raise ValueError(f'out_dir must be a directory path, got {out_dir!r}')
     out_dir = str(out_dir)
@@ -689,8 +706,8 @@ def render_dataset(out_dir: str, num_train: int, num_val: int, seed: int = 0,
     if osp.exists(meta_path):
         os.remove(meta_path)
 
-    train, _, _ = _render_split(out_dir, 'train', num_train, seed, image_size)
-    val, headboxes, inside = _render_split(out_dir, 'val', num_val, seed, image_size)
+    train, _, _ = _render_split(out_dir, 'train', num_train, seed, image_size, workers)
+    val, headboxes, inside = _render_split(out_dir, 'val', num_val, seed, image_size, workers)
     _write_json(osp.join(out_dir, TRAIN_ANN), train)
     _write_json(osp.join(out_dir, VAL_ANN), val)
     write_mpii_gt_mat(osp.join(out_dir, HEADBOX_FILE), val, headboxes, inside)

@@ -1,4 +1,5 @@
-"""Measuring contenders side by side: alternating timings, conv FLOPs, step memory, conv peak.
+"""Measuring contenders side by side: alternating timings, conv FLOPs and time, step memory,
+conv peak.
 
 Timing: every round runs each contender once, in turn, in one process, so load from elsewhere
 hits all of them alike; a contender's ratio is the median over rounds of its time divided by the
@@ -70,6 +71,18 @@ def conv_peak_gflops(repeats: int = 5) -> Dict[str, float]:
                 best = min(best, time.perf_counter() - start)
         results[name] = flops / best / 1e9
     return results
+
+
+def conv_seconds(step: Callable[[], object]) -> float:
+    """Seconds of one CPU ``step()`` spent in convolutions, forward and backward: the self
+    times of the ATen conv ops in ``torch.profiler`` (wall time on the calling thread, which
+    runs backward too on CPU; the ops' worker threads work inside it). Whatever else a step
+    does, it takes at least this long with these convolutions."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    return sum(e.self_cpu_time_total for e in prof.key_averages()
+               if e.key.startswith('aten::') and 'conv' in e.key) / 1e6
 
 
 def step_memory_bytes(step: Callable[[], object], device: torch.device) -> int:

@@ -27,7 +27,8 @@ from ..conversion import convert_state_dict
 from ..deploy.export import as_list
 from ..models.backbones import StackedHourglass
 from ..accel import accelerate, release_workspace
-from .measure import alternate, conv_flops, max_abs_diff_rel, ratios, step_memory_bytes
+from .measure import (alternate, conv_flops, conv_seconds, max_abs_diff_rel, ratios,
+                      step_memory_bytes)
 from .plain_posenet import PlainPoseNet
 
 
@@ -80,9 +81,13 @@ def _timed(steps: Dict[str, Callable[[], object]], rounds: int, device: torch.de
 
 def _result(name: str, timed: Dict, reference: str, flops: Dict[str, float],
             memory: Optional[Dict[str, int]] = None, checks: Optional[Dict[str, str]] = None,
-            **extra) -> Dict:
+            conv: Optional[Dict[str, float]] = None, **extra) -> Dict:
+    """The scenario's record; ``conv``: each contender's seconds in convolutions in one step
+    (:func:`~.measure.conv_seconds`), also as a ratio to the reference's median time: the
+    lowest ratio any contender with these convolutions can reach."""
     times, cpu, kernel = timed['times'], timed['cpu'], timed['kernel']
     rel, cpu_rel = ratios(times, reference), ratios(cpu, reference)
+    reference_s = statistics.median(times[reference])
     rows = []
     for contender, ts in times.items():
         median = statistics.median(ts)
@@ -94,6 +99,8 @@ def _result(name: str, timed: Dict, reference: str, flops: Dict[str, float],
             sys_times_s=None if usage is None else [u[1] for u in usage],
             gflops_per_s=flops[contender] / median / 1e9,
             step_memory_mb=None if memory is None else memory[contender] / 2**20,
+            conv_s=None if conv is None else conv[contender],
+            conv_ratio=None if conv is None else conv[contender] / reference_s,
             check=(checks or {}).get(contender, '')))
     return dict(name=name, reference=reference, contenders=rows, **extra)
 
@@ -130,8 +137,9 @@ def pose_train(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     }
     timed = _timed(steps, rounds, device)
     mem = {k: _step_memory(s, device) for k, s in steps.items()} if memory else None
+    conv = {k: conv_seconds(s) for k, s in steps.items()} if device.type == 'cpu' else None
     return _result('pose_train', timed, REFERENCE,
-                   {k: flops for k in steps}, mem,
+                   {k: flops for k in steps}, mem, conv=conv,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, training step (fwd, MSE on every stack, bwd, RMSprop)',
                    target=dict(contender=FAST_TRAIN, max_ratio=0.75,
