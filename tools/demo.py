@@ -18,16 +18,14 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_CONFIG = osp.join(
-    REPO, 'configs', 'stacked_hourglass',
-    'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 #: MpiiPCKAccuracy's keys, in the order of the paper's tables
 PCKH_ROWS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    from hourglass_plugin.demo import DEMO_CONFIG
+    parser.add_argument('--config', default=DEMO_CONFIG)
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument('--data-root', default=osp.join('data', 'synthetic_mpii'))
     parser.add_argument('--num-train', type=int, default=3000)

@@ -9,19 +9,15 @@ BatchNorm-ReLU in backward weighs more: this scenario says which way the demo co
 """
 import copy
 import itertools
-import os.path as osp
 import tempfile
 from typing import Dict
 
 import torch
 
 from ..accel import accelerate
+from ..demo import DEMO_CONFIG, render_dataset
 from .measure import conv_flops, conv_seconds
 
-#: the config ``make demo`` trains
-DEMO_CONFIG = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs', 'stacked_hourglass',
-    'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 REFERENCE = 'demo config as built'
 FAST = 'demo config + accel'
 
@@ -44,7 +40,6 @@ def demo_train(batch: int = 16, rounds: int = 3, iterations: int = 5, num_images
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
-    from ..demo import render_dataset
     from .scenarios import _result, _step_memory, _timed
     device = torch.device(device)
     cfg = Config.fromfile(config)
