@@ -12,4 +12,5 @@ DEMO_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs', 'stacked_hourglass',
     'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 
-__all__ = ['DEMO_CONFIG', 'META_FILE', 'draw_stack_heatmaps', 'is_complete', 'plot_loss_curves', 'render_dataset']
+__all__ = ['DEMO_CONFIG', 'META_FILE', 'draw_stack_heatmaps', 'is_complete', 'plot_loss_curves',
+           'render_dataset']
