@@ -91,7 +91,8 @@ def test_demo_options_seed_the_training_and_the_users_come_last():
     from mmengine.config import Config
     demo = _demo_module()
     args = argparse.Namespace(data_root='d', seed=7, cfg_options=['train_cfg.max_iters=4'])
-    cfg = Config.fromfile(demo.DEFAULT_CONFIG)
+    from hourglass_plugin.demo import DEMO_CONFIG
+    cfg = Config.fromfile(DEMO_CONFIG)
     cfg.merge_from_dict(demo.options_dict(demo.run_options(args)))
     assert cfg.randomness.seed == 7 and cfg.train_cfg.max_iters == 4
     assert cfg.train_dataloader.dataset.data_root == 'd/'
