@@ -72,9 +72,10 @@ def make_data(args: argparse.Namespace) -> None:
     if is_complete(args.data_root, args.num_train, args.num_val, args.seed):
         print(f'{args.data_root} is complete (seed {args.seed}): nothing to render')
         return
+    start = time.perf_counter()
     summary = render_dataset(args.data_root, args.num_train, args.num_val, seed=args.seed)
     print(f"rendered {summary['num_train']} train + {summary['num_val']} val images into "
-          f'{args.data_root}')
+          f'{args.data_root} in {time.perf_counter() - start:.1f} s')
 
 
 def run_options(args: argparse.Namespace) -> list:
