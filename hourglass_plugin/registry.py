@@ -2,7 +2,7 @@
 and, for a type name that is registered nowhere, the registered names close to it.
 
 The backbone goes into both ``MODELS`` registries (default scopes ``mmpose`` and ``mmdet``); the
-head, the loss and ``CheckedMpiiDataset`` serve pose estimation only. None of the names exist in
+head, the loss, ``CheckedMpiiDataset`` and ``TorsoPCKAccuracy`` serve pose estimation only. None of the names exist in
 mmpose or mmdet.
 """
 import difflib
@@ -13,9 +13,11 @@ from typing import List, Optional
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmengine.registry import Registry
 from mmpose.registry import DATASETS as MMPOSE_DATASETS
+from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
 
 from .datasets import CheckedMpiiDataset
+from .evaluation import TorsoPCKAccuracy
 from .models import HeatmapMSELoss, StackedHourglass, StackedHourglassHead
 
 #: The scopes whose registries are searched for close names.
@@ -29,7 +31,8 @@ def register_all() -> None:
     for registry, modules in ((MMPOSE_MODELS, (StackedHourglass, StackedHourglassHead,
                                                HeatmapMSELoss)),
                               (MMDET_MODELS, (StackedHourglass, )),
-                              (MMPOSE_DATASETS, (CheckedMpiiDataset, ))):
+                              (MMPOSE_DATASETS, (CheckedMpiiDataset, )),
+                              (MMPOSE_METRICS, (TorsoPCKAccuracy, ))):
         for module in modules:
             if registry.module_dict.get(module.__name__) is not module:
                 registry.register_module(module=module)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import cv2
+import pytest
 
 from conftest import REPO
 
@@ -98,3 +99,33 @@ def test_demo_options_seed_the_training_and_the_users_come_last():
     assert cfg.train_dataloader.dataset.data_root == 'd/'
     args.cfg_options = ['randomness.seed=3']  # the user's own option wins
     assert demo.options_dict(demo.run_options(args))['randomness.seed'] == 3
+
+
+LSP = osp.join(REPO, '..', 'shared', 'data', 'lsp')
+
+
+@pytest.mark.skipif(not osp.isdir(LSP), reason='../shared/data/lsp is not here')
+def test_lsp_demo_on_real_photos(tmp_path):
+    """--dataset lsp: the release converted into data/lsp (under the working directory), the LSP
+    config trained and tested, its table and pictures written (16 test photos, 4 iterations)."""
+    work_dir = tmp_path / 'demo_lsp'
+    command = [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--dataset', 'lsp',
+               '--data-root', LSP, '--work-dir', str(work_dir), '--num-heatmap-images', '1',
+               '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+               'val_dataloader.dataset.indices=16', 'test_dataloader.dataset.indices=16']
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert osp.isfile(tmp_path / 'data' / 'lsp' / 'annotations' / 'lsp_test.json')
+    out = result.stdout
+    for row in ('head_top', 'neck', 'shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle', 'Mean'):
+        assert f'\n{row} ' in out, row
+    summary = json.load(open(work_dir / 'demo_summary.json'))
+    assert 0.0 <= summary['pck_0_2'] <= 100.0
+    skeletons = glob.glob(str(work_dir / '*' / 'predicted_skeletons' / '*.jpg'))
+    assert len(skeletons) == 16
+    grid = cv2.imread(str(work_dir / 'skeletons_grid.jpg'))
+    assert grid.shape[0] == 3 * 240  # 12 of the drawings, 4 a row
+    curve = cv2.imread(str(work_dir / 'pck_curve.png'))
+    assert curve is not None and curve.std() > 0
+    picture = cv2.imread(glob.glob(str(work_dir / 'heatmaps_*.png'))[0])
+    assert picture.shape[1] == 15 * 96  # the crop + 14 joints

@@ -133,3 +133,25 @@ def test_unreadable_image_names_the_file(infer_module, tmp_path):
     with pytest.raises(ValueError, match=r'fake\.jpg cannot be read'):
         infer_module.read_image(str(fake))
     assert infer_module.read_image(IMAGE).shape == (720, 1280, 3)
+
+
+def test_several_images_each_drawn_and_tiled(checkpoint, tmp_path):
+    images = sorted(os.listdir(osp.join(DATA, 'mpii_sample', 'images')))[:3]
+    paths = [osp.join(DATA, 'mpii_sample', 'images', name) for name in images]
+    grid = tmp_path / 'grid.jpg'
+    result = run_infer(TINY, checkpoint, *paths, '--out', str(tmp_path / 'drawn'), '--grid',
+                       str(grid), '--kpt-thr', '0')
+    assert result.returncode == 0, result.stderr[-3000:]
+    drawn = sorted(os.listdir(tmp_path / 'drawn'))
+    assert drawn == sorted(f'{osp.splitext(n)[0]}_pose.jpg' for n in images)
+    picture = mmcv.imread(str(grid))
+    assert picture.shape[0] == 240  # one row of three
+    assert picture.shape[1] >= 3 * 240
+
+
+def test_bbox_with_several_images_is_refused(checkpoint, tmp_path):
+    result = run_infer(TINY, checkpoint, IMAGE, IMAGE, '--bbox', '0', '0', '10', '10', '--out',
+                       str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "error: --bbox is one person's box: give one image, not 2"
+    assert os.listdir(tmp_path) == []

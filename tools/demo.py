@@ -1,12 +1,16 @@
-"""The main job (``make demo``): train and test a stacked hourglass on the embedded synthetic MPII.
+"""The main job (``make demo``): train and test a stacked hourglass on the embedded synthetic MPII,
+or (``--dataset lsp --data-root LSP_RELEASE``) on the real photos of Leeds Sports Pose.
 
 1. renders the synthetic people in MPII's format into ``data/synthetic_mpii`` if missing
-   (tools/make_synthetic_mpii.py; deterministic by seed),
+   (tools/make_synthetic_mpii.py; deterministic by seed); for LSP, converts its release into
+   mmpose's COCO-style files in ``data/lsp`` (tools/dataset_converters/lsp2coco.py) if missing,
 2. trains the demo config through ``tools/train.py`` (mmengine Runner; re-running after a crash
    resumes from the last checkpoint),
-3. tests the best checkpoint with mmpose's ``MpiiPCKAccuracy`` and prints the PCKh table,
+3. tests the best checkpoint with mmpose's ``MpiiPCKAccuracy`` and prints the PCKh table (LSP:
+   ``TorsoPCKAccuracy``, PCK@0.2 and @0.1 of the torso),
 4. writes pictures into the work dir: predicted skeletons over the test images (mmpose's
-   visualizer), per-joint heatmaps of each stack for a few images, the loss curve of every stack.
+   visualizer) and a grid of them, per-joint heatmaps of each stack for a few images, the loss
+   curve of every stack, and (LSP) the test PCK against the training time.
 """
 import argparse
 import glob
@@ -20,14 +24,24 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: MpiiPCKAccuracy's keys, in the order of the paper's tables
 PCKH_ROWS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle')
+#: TorsoPCKAccuracy's joint kinds on LSP, in the order of LSP's tables
+LSP_ROWS = ('head_top', 'neck', 'shoulder', 'elbow', 'wrist', 'hip', 'knee', 'ankle')
+LSP_CONFIG = osp.join(REPO, 'configs', 'stacked_hourglass',
+                      'td-hm_stacked-hourglass-hg2-f128_1xb16-5000it_lsp-128x128.py')
+#: where --dataset lsp writes the converted annotations (the LSP config's data_root)
+LSP_CONVERTED = osp.join('data', 'lsp')
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    from hourglass_plugin.demo import DEMO_CONFIG
-    parser.add_argument('--config', default=DEMO_CONFIG)
-    parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
-    parser.add_argument('--data-root', default=osp.join('data', 'synthetic_mpii'))
+    parser.add_argument('--dataset', choices=('synthetic', 'lsp'), default='synthetic',
+                        help='synthetic: rendered offline (default); lsp: Leeds Sports Pose, '
+                        'real photos, from --data-root')
+    parser.add_argument('--config', help='default: the demo config, or the LSP config')
+    parser.add_argument('--work-dir', help='default: work_dirs/demo or work_dirs/demo_lsp')
+    parser.add_argument('--data-root', help='synthetic: where the images are rendered (default '
+                        'data/synthetic_mpii); lsp: LSP as released (images/, joints.mat), or '
+                        'a folder lsp2coco.py converted it into')
     parser.add_argument('--num-train', type=int, default=3000)
     parser.add_argument('--num-val', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0,
@@ -37,7 +51,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-heatmap-images', type=int, default=4)
     from hourglass_plugin.cli import add_allocator_argument
     add_allocator_argument(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    from hourglass_plugin.demo import DEMO_CONFIG
+    lsp = args.dataset == 'lsp'
+    if lsp and args.data_root is None:
+        parser.error('--dataset lsp needs --data-root: Leeds Sports Pose as released '
+                     '(images/, joints.mat), from http://sam.johnson.io/research/lsp.html')
+    args.config = args.config or (LSP_CONFIG if lsp else DEMO_CONFIG)
+    args.work_dir = args.work_dir or osp.join('work_dirs', 'demo_lsp' if lsp else 'demo')
+    args.data_root = args.data_root or osp.join('data', 'synthetic_mpii')
+    return args
 
 
 def options_dict(options: list) -> dict:
@@ -50,6 +73,31 @@ def options_dict(options: list) -> dict:
 
 def step(message: str) -> None:
     print(f'\n=== {message}', flush=True)
+
+
+def make_lsp_data(args: argparse.Namespace) -> None:
+    """Point ``args.data_root`` at LSP in mmpose's files: ``--data-root`` itself if it holds them,
+    else ``data/lsp``, converted there from the release in ``--data-root`` unless done before."""
+    def converted(root):
+        return all(osp.isfile(osp.join(root, 'annotations', f'lsp_{split}.json'))
+                   for split in ('train', 'test'))
+    if converted(args.data_root):
+        print(f'{args.data_root} holds LSP in mmpose\'s files: used as it is')
+        return
+    joints = osp.join(args.data_root, 'joints.mat')
+    if not osp.isfile(joints):
+        raise FileNotFoundError(f'--data-root {args.data_root} holds neither LSP as released '
+                                '(joints.mat, images/) nor annotations/lsp_{train,test}.json')
+    if converted(LSP_CONVERTED) and osp.getmtime(osp.join(
+            LSP_CONVERTED, 'annotations', 'lsp_train.json')) >= osp.getmtime(joints):
+        print(f'{LSP_CONVERTED} holds LSP converted: nothing to convert')
+    else:
+        command = [sys.executable, osp.join(REPO, 'tools', 'dataset_converters', 'lsp2coco.py'),
+                   args.data_root, LSP_CONVERTED]
+        if subprocess.run(command).returncode != 0:
+            from hourglass_plugin.errors import DatasetError
+            raise DatasetError(f'{args.data_root}: LSP could not be converted (message above)')
+    args.data_root = LSP_CONVERTED
 
 
 def make_data(args: argparse.Namespace) -> None:
@@ -83,6 +131,8 @@ def run_options(args: argparse.Namespace) -> list:
     ``--seed`` (so a repeat of the demo trains alike), then the user's own."""
     root = f'{args.data_root}/'
     roots = [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
+    if args.dataset == 'lsp':
+        return roots + [f'randomness.seed={args.seed}'] + list(args.cfg_options)
     head_boxes = [f'{split}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
                   for split in ('val', 'test')]
     return roots + head_boxes + [f'randomness.seed={args.seed}'] + list(args.cfg_options)
@@ -97,7 +147,8 @@ def run_fingerprint(args: argparse.Namespace) -> dict:
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(options_dict(run_options(args)))
     data = {}
-    for name in (META_FILE, 'annotations/mpii_train.json', 'annotations/mpii_val.json'):
+    for name in (META_FILE, 'annotations/mpii_train.json', 'annotations/mpii_val.json',
+                 'annotations/lsp_train.json', 'annotations/lsp_test.json'):
         path = osp.join(args.data_root, name)
         if osp.isfile(path):
             data[name] = [os.path.getsize(path), os.path.getmtime(path)]
@@ -177,6 +228,13 @@ def print_pckh_table(metrics: dict) -> None:
     print(f"{'Mean@0.1':<10}{metrics['PCK@0.1']:>10.2f}")
 
 
+def print_lsp_table(metrics: dict) -> None:
+    print(f"{'joint':<10}{'PCK@0.2':>10}{'PCK@0.1':>10}")
+    for row in LSP_ROWS + ('Mean', ):
+        key = '' if row == 'Mean' else f'/{row}'
+        print(f"{row:<10}{metrics[f'PCK@0.2{key}']:>10.2f}{metrics[f'PCK@0.1{key}']:>10.2f}")
+
+
 def draw_heatmaps(args: argparse.Namespace, model, dataset, out_dir: str) -> list:
     """Per-stack, per-joint heatmaps of the first val images, as the network saw them."""
     import cv2
@@ -207,11 +265,16 @@ def main() -> None:
     args = parse_args()
     from hourglass_plugin import allocator
     args.allocator = allocator.apply(args.allocator)  # here, and in the training process
+    lsp = args.dataset == 'lsp'
     start = time.perf_counter()
     os.makedirs(args.work_dir, exist_ok=True)
-    step(f'1/4 data: synthetic MPII, {args.num_train} train + {args.num_val} val, '
-         f'seed {args.seed}')
-    make_data(args)
+    if lsp:
+        step(f'1/4 data: Leeds Sports Pose from {args.data_root}')
+        make_lsp_data(args)
+    else:
+        step(f'1/4 data: synthetic MPII, {args.num_train} train + {args.num_val} val, '
+             f'seed {args.seed}')
+        make_data(args)
     step(f'2/4 training {osp.relpath(args.config, REPO)} (work dir {args.work_dir})')
     train(args)
     trained = time.perf_counter()
@@ -219,25 +282,42 @@ def main() -> None:
     step(f'3/4 testing {checkpoint}')
     metrics, model, dataset = test(args, checkpoint)
     step('4/4 pictures')
-    from hourglass_plugin.demo import plot_loss_curves
+    from hourglass_plugin.demo import plot_loss_curves, tile_images
     curves = osp.join(args.work_dir, 'loss_curves.png')
     plot_loss_curves(args.work_dir, curves)
     heatmaps = draw_heatmaps(args, model, dataset, args.work_dir)
     skeletons = sorted(glob.glob(osp.join(args.work_dir, '*', 'predicted_skeletons')))
+    grid = osp.join(args.work_dir, 'skeletons_grid.jpg')
+    if skeletons:
+        tile_images(sorted(glob.glob(osp.join(skeletons[-1], '*')))[:12], grid)
     elapsed = time.perf_counter() - start
-    metrics = {k.split('/')[-1]: v for k, v in metrics.items()}
-    print('\nPCKh on the held-out synthetic split')
-    print_pckh_table(metrics)
-    print(f'\nloss curves: {curves}')
+    metrics = {k.split('/', 1)[1]: v for k, v in metrics.items()}
+    if lsp:
+        from hourglass_plugin.demo import latest_log, plot_metric_curve, read_metric_curve
+        pck_curve = osp.join(args.work_dir, 'pck_curve.png')
+        points = read_metric_curve(latest_log(args.work_dir), 'pck/PCK@0.2')
+        if points:
+            plot_metric_curve(points, pck_curve, 'PCK@0.2 (LSP test)',
+                              'LSP test PCK@0.2 while training')
+        print('\nPCK of the torso on the LSP test photos')
+        print_lsp_table(metrics)
+        print(f'\nPCK@0.2 against the training time: {pck_curve if points else "(no val)"}')
+        summary = dict(pck_0_2=metrics['PCK@0.2'], pck_0_1=metrics['PCK@0.1'])
+    else:
+        print('\nPCKh on the held-out synthetic split')
+        print_pckh_table(metrics)
+        summary = dict(pckh_0_5=metrics['PCK'], pckh_0_1=metrics['PCK@0.1'])
+    print(f'loss curves: {curves}')
     print(f'heatmaps of every stack: {", ".join(heatmaps)}')
-    print(f'predicted skeletons: {skeletons[-1] if skeletons else "(none)"}')
-    summary = dict(pckh_0_5=metrics['PCK'], pckh_0_1=metrics['PCK@0.1'],
-                   seconds_total=round(elapsed, 1),
+    print(f'predicted skeletons: {skeletons[-1] if skeletons else "(none)"} (grid: {grid})')
+    summary.update(seconds_total=round(elapsed, 1),
                    seconds_data_and_training=round(trained - start, 1), checkpoint=checkpoint)
     with open(osp.join(args.work_dir, 'demo_summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
+    headline = (f"PCK@0.2 = {metrics['PCK@0.2']:.2f}" if lsp else
+                f"PCKh@0.5 = {metrics['PCK']:.2f}")
     print(f'demo finished in {elapsed / 60:.1f} min (data + training {(trained - start) / 60:.1f} '
-          f"min): PCKh@0.5 = {metrics['PCK']:.2f}")
+          f'min): {headline}')
 
 
 if __name__ == '__main__':

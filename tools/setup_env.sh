@@ -20,7 +20,7 @@ pin() {
   echo "$line"
 }
 for name in setuptools wheel ninja torch torchvision numpy opencv-python mmengine pytest mmcv \
-    mmdet mmpose json-tricks munkres xtcocotools matplotlib pillow scipy; do
+    mmdet mmpose json-tricks munkres xtcocotools matplotlib pillow scipy h5py; do
   pin "$name" >/dev/null  # here, not inside $(...): a missing pin stops the script
 done
 
@@ -67,6 +67,9 @@ step 05-mmdet $PIP install -q "$(pin mmdet)"
 step 06-mmpose bash -c "$PIP install -q --no-deps '$(pin mmpose)' && \
   $PIP install -q '$(pin json-tricks)' '$(pin munkres)' '$(pin xtcocotools)' \
   '$(pin matplotlib)' '$(pin pillow)' '$(pin scipy)' '$(pin numpy)'"
+
+# h5py reads Newell et al.'s MPII validation files (tools/dataset_converters/newell_valid2mpii.py).
+step 07-data $PIP install -q "$(pin numpy)" "$(pin h5py)"
 
 # ONNX export and the inference engines (setup.cfg's `deploy` extra, pinned): numpy stays < 2.
 step 08-deploy $PIP install -q "$(pin numpy)" -r requirements/deploy.txt

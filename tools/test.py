@@ -6,7 +6,11 @@
                                            [--allocator {default,tuned}]
                                            [--benchmark | --benchmark-only]
                                            [--batch-size N] [--repeats N] [--warmup N]
-                                           [--shape H W]
+                                           [--shape H W] [--dump FILE.pkl] [--amp]
+
+--dump writes every prediction (with its ground truth) to a pickle file, through mmengine's
+``DumpResults`` as mmpose's own tools/test.py does. --amp evaluates under bf16 autocast (where the
+CPU has native bf16; --backend pytorch).
 
 --benchmark runs after the evaluation, --benchmark-only instead of it: parameters, backbone
 GMACs per image, throughput, latency p50/p90 and peak memory of the model's forward with the
@@ -33,7 +37,7 @@ from hourglass_plugin.cli import add_allocator_argument, run_main, set_work_dir
 from hourglass_plugin.deploy.engines import BACKENDS
 from hourglass_plugin.engine import PreparedRunner
 from hourglass_plugin.preflight import check_before_run
-from hourglass_plugin.engine import TestProgressBarHook
+from hourglass_plugin.engine import TestProgressBarHook, use_amp
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,6 +55,10 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--dump', metavar='FILE.pkl',
+                        help='write the predictions to this pickle file (mmengine DumpResults)')
+    parser.add_argument('--amp', action='store_true',
+                        help='evaluate the PyTorch model under bf16 autocast')
     add_allocator_argument(parser)
     bench = parser.add_argument_group('benchmark')
     mode = bench.add_mutually_exclusive_group()
@@ -64,6 +72,10 @@ def parse_args() -> argparse.Namespace:
     bench.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                        help='input size (default: the codec input size of a pose config)')
     args = parser.parse_args()
+    if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
+        parser.error(f'--dump {args.dump}: the file must end in .pkl or .pickle')
+    if args.amp and args.backend != 'pytorch':
+        parser.error(f'--amp is eager PyTorch\'s bf16; --backend {args.backend} runs an engine')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -107,6 +119,13 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
+    if args.amp:
+        use_amp(cfg, 'test')
+    if args.dump is not None:
+        dump = dict(type='DumpResults', out_file_path=args.dump)
+        evaluators = cfg.test_evaluator
+        cfg.test_evaluator = [*evaluators, dump] if isinstance(evaluators, (list, tuple)) else [
+            evaluators, dump]
     engine = None
     if args.backend == 'pytorch':
         cfg.load_from = args.checkpoint

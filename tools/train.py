@@ -7,7 +7,11 @@ or cut-short file. glibc's allocator keeps freed memory (``--allocator``).
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--cfg-options k=v ...]
                                  [--launcher {none,pytorch,slurm,mpi}]
-                                 [--allocator {default,tuned}] [--debug]
+                                 [--allocator {default,tuned}] [--amp] [--debug]
+
+--amp trains in mixed precision: bf16 autocast on a CPU with native bf16 (``BF16OptimWrapper``;
+weights, BatchNorm statistics, loss and checkpoints stay fp32, so a run resumes in either
+precision), mmengine's ``AmpOptimWrapper`` on a GPU.
 """
 import argparse
 import os
@@ -21,7 +25,7 @@ from hourglass_plugin import allocator
 from hourglass_plugin.cli import add_allocator_argument, run_main, set_work_dir
 from hourglass_plugin.engine import PreparedRunner
 from hourglass_plugin.preflight import check_before_run
-from hourglass_plugin.engine import find_resumable_checkpoint
+from hourglass_plugin.engine import find_resumable_checkpoint, use_amp
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,6 +43,9 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision: bf16 autocast on a CPU (BF16OptimWrapper), AmpOptimWrapper on a GPU')
     add_allocator_argument(parser)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -53,6 +60,8 @@ def main() -> None:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
+    if args.amp:
+        use_amp(cfg)
     if args.launcher == 'pytorch' and not torch.cuda.is_available():
         # mmengine's init_dist always calls torch.cuda.set_device and mmpose's and mmdet's
         # runtimes ask for NCCL: on CPUs join the group with gloo here; the Runner then sees an

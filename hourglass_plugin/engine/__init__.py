@@ -1,11 +1,12 @@
-"""What configs name for a run: the hooks (crash-safe checkpoints, a stop at a non-finite loss, the
+"""What configs name for a run: the bf16 optimizer wrapper, the hooks (crash-safe checkpoints, a stop at a non-finite loss, the
 CPU training fast paths, the test progress bar) and the atomic file backend checkpoints are
 written with; and the resume that finds the newest complete checkpoint."""
-from mmengine.registry import HOOKS
+from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 
 from . import atomic_files
 from .accelerate_hook import AccelerateHook
 from .atomic_files import AtomicLocalBackend, atomic_write
+from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16, use_amp
 from .checkpoint_hook import CrashSafeCheckpointHook
 from .finite_loss_hook import StopOnNonFiniteLossHook
 from .prepared_runner import CheckpointFitHook, PreparedRunner
@@ -22,10 +23,13 @@ def register() -> None:
     for hook in HOOK_TYPES:
         if HOOKS.module_dict.get(hook.__name__) is not hook:
             HOOKS.register_module(module=hook)
+    if OPTIM_WRAPPERS.module_dict.get('BF16OptimWrapper') is not BF16OptimWrapper:
+        OPTIM_WRAPPERS.register_module(module=BF16OptimWrapper)
 
 
 __all__ = [
-    'AccelerateHook', 'AtomicLocalBackend', 'CheckpointFitHook', 'CrashSafeCheckpointHook',
+    'AccelerateHook', 'AtomicLocalBackend', 'BF16OptimWrapper', 'CheckpointFitHook', 'CrashSafeCheckpointHook',
     'PreparedRunner', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'atomic_write',
-    'find_resumable_checkpoint', 'is_complete_checkpoint', 'register'
+    'cpu_has_native_bf16', 'find_resumable_checkpoint', 'is_complete_checkpoint', 'register',
+    'use_amp'
 ]

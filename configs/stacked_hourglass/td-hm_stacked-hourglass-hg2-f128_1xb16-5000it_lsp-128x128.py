@@ -1,0 +1,81 @@
+# A stacked hourglass learning human pose from real photos on a 2-core CPU within an hour:
+# Leeds Sports Pose, the standard split (1000 training photos, 1000 test), trained from scratch.
+# The demo's network (2 stacks of 128 features, 128x128 crops -> 32x32 heatmaps, sigma 2) with
+# LSP's 14 joints, the paper's augmentation (rotation +-30 deg, scale 0.75-1.25, flip) and a
+# cosine schedule over the budget. fp32; tools/train.py --amp trains it in bf16 where the CPU
+# computes bf16 natively (BF16OptimWrapper).
+# Data: tools/dataset_converters/lsp2coco.py LSP_RELEASE data/lsp (README, "Real photos: LSP").
+_base_ = [
+    './td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py',
+    '../_base_/datasets/lsp.py'
+]
+
+max_iters = 5000
+val_interval = 1250
+LR_PEAK = 2e-2
+num_keypoints = 14
+codec = dict(type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
+model = dict(
+    backbone=dict(num_keypoints=num_keypoints),
+    head=dict(in_channels=num_keypoints, out_channels=num_keypoints, decoder=codec))
+
+train_cfg = dict(max_iters=max_iters, val_interval=val_interval)
+optim_wrapper = dict(optimizer=dict(lr=LR_PEAK))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=200, start_factor=0.01, by_epoch=False),  # warm-up
+    dict(type='CosineAnnealingLR', begin=200, end=max_iters, T_max=max_iters - 200,
+         eta_min=LR_PEAK * 1e-3, by_epoch=False)
+]
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=val_interval, max_keep_ckpts=2, save_best=None))
+
+dataset_type = 'BaseCocoStyleDataset'  # mmpose's COCO-style top-down data, LSP's meta
+data_root = 'data/lsp/'
+metainfo = {{_base_.dataset_info}}
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(
+        type='RandomBBoxTransform',
+        shift_factor=0.05,
+        shift_prob=0.3,
+        scale_factor=(0.75, 1.25),
+        rotate_factor=30,
+        rotate_prob=0.6),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+train_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type=dataset_type,
+        data_root=data_root,
+        data_mode='topdown',
+        metainfo=metainfo,
+        ann_file='annotations/lsp_train.json',
+        data_prefix=dict(img='images/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type=dataset_type,
+        data_root=data_root,
+        data_mode='topdown',
+        metainfo=metainfo,
+        ann_file='annotations/lsp_test.json',
+        data_prefix=dict(img='images/'),
+        test_mode=True,
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+# LSP's metric: PCK@0.2 and @0.1 of the torso (left shoulder to right hip, found by name)
+val_evaluator = dict(_delete_=True, type='TorsoPCKAccuracy', thrs=(0.2, 0.1))
+test_evaluator = val_evaluator

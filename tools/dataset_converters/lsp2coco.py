@@ -1,0 +1,129 @@
+"""Convert Leeds Sports Pose (the original release) to mmpose's COCO-style top-down json.
+
+    python tools/dataset_converters/lsp2coco.py SRC DST [--margin 0.05]
+
+SRC is LSP as released (http://sam.johnson.io/research/lsp.html): ``images/im0001.jpg`` ...
+``im2000.jpg`` and ``joints.mat`` (3 x 14 x 2000: x, y and a flag that is 0 where the joint is
+visible, the release's inverted convention; every joint is annotated, occluded ones included).
+Writes the standard split, ``DST/annotations/lsp_train.json`` (im0001-im1000) and
+``DST/annotations/lsp_test.json`` (im1001-im2000), one person an image, keypoints in LSP's own
+order (``configs/_base_/datasets/lsp.py``) with COCO's visibility flags (2 visible, 1 occluded but
+labelled), 1-based pixel coordinates turned 0-based. The person box (LSP has none) is the tight box
+of the 14 joints widened on every side by ``--margin`` times its width and height. ``DST/images``
+links to ``SRC/images`` unless SRC is DST. Nothing is written unless every record and image is
+good; a bad one is named in one line.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+
+NUM_JOINTS = 14
+TRAIN_IMAGES = 1000  # the standard protocol: the first 1000 images train, the rest test
+
+
+class ConversionError(Exception):
+    """Bad input, named in one line."""
+
+
+def load_joints(path: str) -> np.ndarray:
+    """(N, 14, 3) joints (x, y, visible) from LSP's ``joints.mat`` (3, 14, N)."""
+    from scipy.io import loadmat
+    if not osp.isfile(path):
+        raise ConversionError(f'{path} does not exist')
+    try:
+        joints = loadmat(path)['joints']
+    except Exception as error:  # scipy raises several types for files that are not .mat
+        raise ConversionError(f'{path} is not a MATLAB file with a "joints" array: {error}')
+    if joints.ndim != 3 or joints.shape[:2] != (3, NUM_JOINTS):
+        raise ConversionError(f'{path}: joints has shape {joints.shape}, expected (3, 14, N) as '
+                              'in the original LSP release (LSP-extended is (14, 3, N))')
+    joints = np.transpose(joints, (2, 1, 0)).astype(np.float64)  # (N, 14, 3)
+    bad = np.argwhere(~np.isfinite(joints))
+    if len(bad):
+        raise ConversionError(f'{path}: image {bad[0][0] + 1} joint {bad[0][1]} is not finite')
+    joints[..., 2] = joints[..., 2] == 0  # the release's flag: 0 = visible
+    return joints
+
+
+def image_size(path: str, index: int):
+    """(width, height) of the image, read from its header."""
+    from PIL import Image
+    if not osp.isfile(path):
+        raise ConversionError(f'image {path} (record {index}) does not exist')
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception as error:
+        raise ConversionError(f'image {path} (record {index}) cannot be read: {error}')
+
+
+def person_box(joints: np.ndarray, margin: float):
+    """[x, y, w, h] of the tight box of ``joints`` (14, 2) widened by ``margin`` on each side."""
+    low, high = joints.min(axis=0), joints.max(axis=0)
+    pad = (high - low) * margin
+    low, high = low - pad, high + pad
+    return [float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])]
+
+
+def coco_split(joints: np.ndarray, first: int, last: int, src: str, margin: float) -> dict:
+    """COCO-style dict of images ``first``..``last`` (0-based indices, ``last`` excluded)."""
+    names = [f'im{i + 1:04d}.jpg' for i in range(first, last)]
+    images, annotations = [], []
+    for index, name in zip(range(first, last), names):
+        width, height = image_size(osp.join(src, 'images', name), index + 1)
+        xy = joints[index, :, :2] - 1  # MATLAB's 1-based pixels
+        visible = joints[index, :, 2]
+        keypoints = np.concatenate([xy, np.where(visible > 0, 2, 1)[:, None]], axis=1)
+        box = person_box(xy, margin)
+        images.append(dict(id=index + 1, file_name=name, width=width, height=height))
+        annotations.append(
+            dict(id=index + 1, image_id=index + 1, category_id=1, iscrowd=0,
+                 keypoints=keypoints.reshape(-1).round(3).tolist(), num_keypoints=NUM_JOINTS,
+                 bbox=[round(v, 3) for v in box], area=round(box[2] * box[3], 3)))
+    return dict(images=images, annotations=annotations,
+                categories=[dict(id=1, name='person', supercategory='person')])
+
+
+def convert(src: str, dst: str, margin: float) -> None:
+    joints = load_joints(osp.join(src, 'joints.mat'))
+    if len(joints) <= TRAIN_IMAGES:
+        raise ConversionError(f'{osp.join(src, "joints.mat")} has {len(joints)} people; the '
+                              f'standard split needs more than {TRAIN_IMAGES}')
+    splits = {'lsp_train.json': coco_split(joints, 0, TRAIN_IMAGES, src, margin),
+              'lsp_test.json': coco_split(joints, TRAIN_IMAGES, len(joints), src, margin)}
+    os.makedirs(osp.join(dst, 'annotations'), exist_ok=True)
+    for name, split in splits.items():
+        path = osp.join(dst, 'annotations', name)
+        with open(path + '.part', 'w') as f:
+            json.dump(split, f)
+        os.replace(path + '.part', path)  # never a half-written file under the final name
+        print(f'{path}: {len(split["annotations"])} people')
+    link = osp.join(dst, 'images')
+    if osp.realpath(src) != osp.realpath(dst) and not osp.exists(link):
+        os.symlink(osp.abspath(osp.join(src, 'images')), link)
+        print(f'{link} -> {osp.abspath(osp.join(src, "images"))}')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='LSP as released: images/ and joints.mat')
+    parser.add_argument('dst', help='where annotations/lsp_{train,test}.json are written')
+    parser.add_argument('--margin', type=float, default=0.05,
+                        help='person box: the joints\' tight box widened by this fraction of its '
+                        'width and height on every side (default 0.05)')
+    args = parser.parse_args()
+    if not 0 <= args.margin < 1:
+        parser.error(f'--margin must be in [0, 1), got {args.margin}')
+    try:
+        convert(args.src, args.dst, args.margin)
+    except ConversionError as error:
+        print(f'error: {error}', file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

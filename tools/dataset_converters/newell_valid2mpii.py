@@ -1,0 +1,114 @@
+"""Convert Newell et al.'s MPII validation set (``valid.h5``) to mmpose's MPII validation files.
+
+    python tools/dataset_converters/newell_valid2mpii.py VALID_H5 DST [--preds PREDS_H5]
+
+``valid.h5`` (pose-hg-demo's annotation file of the 2958 validation people the paper evaluates
+on) holds ``imgname``, ``center``, ``scale``, ``part`` (N, 16, 2; MATLAB's 1-based pixels, 0 where
+a joint is not labelled), ``visible`` and ``normalize``, the head size PCKh divides by. Writes
+
+- ``DST/annotations/mpii_val.json``: mmpose's MPII records (``joints_vis`` 1 for every labelled
+  joint, occluded ones included, as in MPII's own evaluation);
+- ``DST/annotations/mpii_gt_val.mat``: the head boxes mmpose's ``MpiiDataset`` reads, squares
+  whose ``0.6 * diagonal`` (``MpiiPCKAccuracy``'s head size) equals ``normalize``.
+
+With ``--preds`` (an h5 file with ``preds`` (N, 16, 2) in the same 1-based frame, such as the
+authors' ``valid-ours.h5``), also ``DST/annotations/mpii_val_preds.npy``: those predictions
+0-based, as mmpose's models predict them (``MpiiPCKAccuracy`` adds the 1 back).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+
+SC_BIAS = 0.6  # MPII's head size: 0.6 times the head box's diagonal
+KEYS = ('imgname', 'center', 'scale', 'part', 'normalize')
+
+
+class ConversionError(Exception):
+    """Bad input, named in one line."""
+
+
+def read_h5(path: str, keys) -> dict:
+    import h5py
+    if not osp.isfile(path):
+        raise ConversionError(f'{path} does not exist')
+    try:
+        with h5py.File(path, 'r') as f:
+            missing = [key for key in keys if key not in f]
+            if missing:
+                raise ConversionError(f'{path} has no {", ".join(missing)} (has {sorted(f)})')
+            return {key: f[key][()] for key in keys}
+    except OSError as error:
+        raise ConversionError(f'{path} is not an HDF5 file: {error}')
+
+
+def records_and_boxes(valid: dict, path: str):
+    """mmpose's MPII records and (N, 2, 2) 0-based head boxes of ``valid``."""
+    part = np.asarray(valid['part'], dtype=np.float64)
+    num = len(part)
+    if part.shape != (num, 16, 2):
+        raise ConversionError(f'{path}: part has shape {part.shape}, expected (N, 16, 2)')
+    for key in ('center', 'scale', 'normalize', 'imgname'):
+        if len(valid[key]) != num:
+            raise ConversionError(f'{path}: {key} has {len(valid[key])} entries, part {num}')
+    normalize = np.asarray(valid['normalize'], dtype=np.float64)
+    bad = np.flatnonzero(~(normalize > 0))
+    if len(bad):
+        raise ConversionError(f'{path}: person {bad[0]} has normalize {normalize[bad[0]]}')
+    labelled = (part > 0).all(axis=-1)  # (N, 16)
+    records, boxes = [], []
+    for i in range(num):
+        name = valid['imgname'][i]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        records.append(dict(image=name, center=[float(v) for v in valid['center'][i]],
+                            scale=float(valid['scale'][i]), joints=part[i].tolist(),
+                            joints_vis=labelled[i].astype(int).tolist()))
+        side = normalize[i] / SC_BIAS / np.sqrt(2)  # a square of diagonal normalize / 0.6
+        centre = np.asarray(valid['center'][i], dtype=np.float64) - 1
+        boxes.append([centre - side / 2, centre + side / 2])
+    return records, np.asarray(boxes)
+
+
+def convert(valid_h5: str, dst: str, preds_h5: str = None) -> None:
+    from hourglass_plugin.datasets import write_mpii_gt_mat
+    valid = read_h5(valid_h5, KEYS)
+    records, boxes = records_and_boxes(valid, valid_h5)
+    preds = None
+    if preds_h5:
+        preds = np.asarray(read_h5(preds_h5, ('preds', ))['preds'], dtype=np.float64)
+        if preds.shape != (len(records), 16, 2):
+            raise ConversionError(f'{preds_h5}: preds has shape {preds.shape}, expected '
+                                  f'({len(records)}, 16, 2) like {valid_h5}')
+    out = osp.join(dst, 'annotations')
+    os.makedirs(out, exist_ok=True)
+    json_path, mat_path = osp.join(out, 'mpii_val.json'), osp.join(out, 'mpii_gt_val.mat')
+    with open(json_path + '.part', 'w') as f:
+        json.dump(records, f)
+    write_mpii_gt_mat(mat_path + '.part.mat', records, boxes)
+    os.replace(json_path + '.part', json_path)
+    os.replace(mat_path + '.part.mat', mat_path)
+    print(f'{json_path}, {mat_path}: {len(records)} people')
+    if preds is not None:
+        preds_path = osp.join(out, 'mpii_val_preds.npy')
+        np.save(preds_path, preds - 1)
+        print(f'{preds_path}: {preds_h5} 0-based')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('valid_h5', help="pose-hg-demo's valid.h5")
+    parser.add_argument('dst', help='where annotations/mpii_val.json and mpii_gt_val.mat go')
+    parser.add_argument('--preds', help='predictions to convert too (valid-ours.h5)')
+    args = parser.parse_args()
+    try:
+        convert(args.valid_h5, args.dst, args.preds)
+    except ConversionError as error:
+        print(f'error: {error}', file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
