@@ -2,8 +2,8 @@
 and, for a type name that is registered nowhere, the registered names close to it.
 
 The backbone goes into both ``MODELS`` registries (default scopes ``mmpose`` and ``mmdet``); the
-head, the loss, ``CheckedMpiiDataset`` and ``TorsoPCKAccuracy`` serve pose estimation only. None of the names exist in
-mmpose or mmdet.
+head, the loss, ``CheckedMpiiDataset`` and ``TorsoPCKAccuracy`` serve pose estimation only. None
+of the names exist in mmpose or mmdet.
 """
 import difflib
 import importlib

@@ -153,5 +153,6 @@ def test_bbox_with_several_images_is_refused(checkpoint, tmp_path):
     result = run_infer(TINY, checkpoint, IMAGE, IMAGE, '--bbox', '0', '0', '10', '10', '--out',
                        str(tmp_path))
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == "error: --bbox is one person's box: give one image, not 2"
+    message = "error: --bbox is one person's box: give one image, not 2"
+    assert result.stderr.splitlines()[0] == message
     assert os.listdir(tmp_path) == []

@@ -1,6 +1,6 @@
 """The MPII configs' own evaluation scores Newell et al.'s 8-stack predictions at the paper's
-validation PCKh (88.02), from their files converted by tools/dataset_converters/newell_valid2mpii.py.
-"""
+validation PCKh (88.02), from their files converted by
+tools/dataset_converters/newell_valid2mpii.py."""
 import os.path as osp
 import subprocess
 import sys
@@ -15,7 +15,8 @@ from conftest import CONFIGS, REPO
 
 NEWELL = osp.join(REPO, '..', 'shared', 'data', 'mpii_valid_newell')
 CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'newell_valid2mpii.py')
-HG8 = osp.join(CONFIGS, 'stacked_hourglass', 'td-hm_stacked-hourglass-hg8_1xb6-100e_mpii-256x256.py')
+HG8 = osp.join(CONFIGS, 'stacked_hourglass',
+               'td-hm_stacked-hourglass-hg8_1xb6-100e_mpii-256x256.py')
 
 pytestmark = pytest.mark.skipif(not osp.isdir(NEWELL),
                                 reason='../shared/data/mpii_valid_newell is not here')

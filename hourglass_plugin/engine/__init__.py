@@ -1,6 +1,7 @@
-"""What configs name for a run: the bf16 optimizer wrapper, the hooks (crash-safe checkpoints, a stop at a non-finite loss, the
-CPU training fast paths, the test progress bar) and the atomic file backend checkpoints are
-written with; and the resume that finds the newest complete checkpoint."""
+"""What configs name for a run: the bf16 optimizer wrapper, the hooks (crash-safe checkpoints, a
+stop at a non-finite loss, the CPU training fast paths, the test progress bar) and the atomic file
+backend checkpoints are written with; and the resume that finds the newest complete
+checkpoint."""
 from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 
 from . import atomic_files
@@ -28,7 +29,8 @@ def register() -> None:
 
 
 __all__ = [
-    'AccelerateHook', 'AtomicLocalBackend', 'BF16OptimWrapper', 'CheckpointFitHook', 'CrashSafeCheckpointHook',
+    'AccelerateHook', 'AtomicLocalBackend', 'BF16OptimWrapper', 'CheckpointFitHook',
+    'CrashSafeCheckpointHook',
     'PreparedRunner', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'atomic_write',
     'cpu_has_native_bf16', 'find_resumable_checkpoint', 'is_complete_checkpoint', 'register',
     'use_amp'

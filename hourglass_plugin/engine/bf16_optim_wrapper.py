@@ -41,7 +41,8 @@ class BF16OptimWrapper(OptimWrapper):
 
     Args:
         enabled (bool): False trains in fp32 (the same wrapper, for a config switch).
-        **kwargs: ``OptimWrapper``'s arguments (``optimizer``, ``accumulative_counts``, ``clip_grad``).
+        **kwargs: ``OptimWrapper``'s arguments (``optimizer``, ``accumulative_counts``,
+            ``clip_grad``).
     """
 
     def __init__(self, enabled: bool = True, **kwargs) -> None:

@@ -1,6 +1,7 @@
 # Leeds Sports Pose (Johnson & Everingham, BMVC 2010): 14 joints in LSP's own order, left and
-# right as annotated (observer-centric). mmpose's dataset meta layout (configs/_base_/datasets/*.py),
-# read by BaseCocoStyleDataset (metainfo=...), PoseLocalVisualizer and the inferencers.
+# right as annotated (observer-centric). mmpose's dataset meta layout
+# (configs/_base_/datasets/*.py), read by BaseCocoStyleDataset (metainfo=...),
+# PoseLocalVisualizer and the inferencers.
 # sigmas: COCO's for the joints COCO has, MPII's (mmpose) for the neck and head top.
 dataset_info = dict(
     dataset_name='lsp',
