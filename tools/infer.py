@@ -9,7 +9,8 @@ A top-down model sees one person: the crop given by --bbox (pixels, x1 y1 x2 y2;
 or the whole image without one. With one image --out is the drawing's file; with several it is
 a directory (default: the current one), and --grid also tiles the drawings into one picture.
 The model and its inference come from mmpose's API (init_model, inference_topdown), the drawing
-from the config's PoseLocalVisualizer with the checkpoint's dataset meta (skeleton, colours). Keypoints scored below --kpt-thr are not drawn.
+from the config's PoseLocalVisualizer with the checkpoint's dataset meta (skeleton, colours).
+Keypoints scored below --kpt-thr are not drawn.
 With --backend onnxruntime / openvino, CHECKPOINT is a graph exported by tools/export.py that
 runs the network; the crop, flip test, decoding and drawing stay mmpose's (the skeleton then
 comes from the config's dataset).
