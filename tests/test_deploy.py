@@ -89,6 +89,23 @@ def test_fixed_batch_on_request(tiny_graphs):
     assert load_engine('openvino', tiny_graphs['fixed']).input_shape() == [1, 3, 64, 64]
 
 
+def test_openvino_precision_is_explicit(tiny_model, tiny_graphs):
+    """fp32 unless asked: bf16 is an OpenVINO setting on the same file, and the engine says what
+    it computes in (bf16 where the CPU has it; OpenVINO may keep fp32 on a CPU without it)."""
+    from hourglass_plugin.engine import cpu_has_native_bf16
+    x = torch.randn(2, 3, 64, 64)
+    fp32 = load_engine('openvino', tiny_graphs['last'])
+    assert fp32.precision == 'fp32'
+    bf16 = load_engine('openvino', tiny_graphs['last'], precision='bf16')
+    assert bf16.precision in ('bf16', 'fp32')
+    if cpu_has_native_bf16():
+        assert bf16.precision == 'bf16'
+    # bf16 keeps the heatmaps close (8 mantissa bits), not equal
+    assert parity(eager(tiny_model, x), bf16(x))['max_rel_diff'] <= 0.05
+    with pytest.raises(ValueError, match='--precision bf16: --backend onnxruntime runs fp32'):
+        load_engine('onnxruntime', tiny_graphs['last'], precision='bf16')
+
+
 @pytest.mark.parametrize('backend', ENGINES)
 def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend):
     """mmpose's own predict (flip test, codec) on engine heatmaps gives PyTorch's keypoints."""

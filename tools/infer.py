@@ -2,7 +2,7 @@
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE [IMAGE ...] [--bbox X1 Y1 X2 Y2]
                           [--out OUT] [--grid GRID.jpg] [--device DEVICE] [--kpt-thr THR]
-                          [--backend {pytorch,onnxruntime,openvino}]
+                          [--backend {pytorch,onnxruntime,openvino}] [--precision {fp32,bf16}]
                           [--allocator {default,tuned}] [--debug]
 
 A top-down model sees one person: the crop given by --bbox (pixels, x1 y1 x2 y2; one image only),
@@ -28,7 +28,7 @@ import torch
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin import allocator
 from hourglass_plugin.cli import add_allocator_argument, read_image, run_main
-from hourglass_plugin.deploy.engines import BACKENDS
+from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +47,9 @@ def parse_args() -> argparse.Namespace:
                         help='draw keypoints (and links) scored at least this (default 0.3)')
     parser.add_argument('--backend', choices=BACKENDS, default='pytorch',
                         help='what runs the network (default: pytorch)')
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help='what the engine computes in: bf16 is an OpenVINO setting for the '
+                        'same exported file (default fp32)')
     add_allocator_argument(parser)
     return parser.parse_args()
 
@@ -91,7 +94,8 @@ def build_model(args: argparse.Namespace):
         return model
     # the weights are in the exported graph, which runs on the CPU
     from hourglass_plugin.deploy import load_engine, run_with_engine
-    engine = load_engine(args.backend, args.checkpoint)
+    engine = load_engine(args.backend, args.checkpoint, precision=args.precision)
+    print(f'{args.backend} computes in {engine.precision}')
     model = init_model(args.config, None, device='cpu')
     width, height = model.head.decoder.input_size
     engine.check_input_size((height, width))
@@ -122,6 +126,9 @@ def main() -> None:
     for name in ('config', 'checkpoint'):
         if not osp.isfile(getattr(args, name)):
             raise FileNotFoundError(f'{name} {getattr(args, name)} does not exist')
+    if args.precision != 'fp32' and args.backend == 'pytorch':
+        raise ValueError(f'--precision {args.precision} is an engine setting: use it with '
+                         '--backend openvino')
     if args.bbox is not None and len(args.image) > 1:
         raise ValueError(f'--bbox is one person\'s box: give one image, not {len(args.image)}')
     images = [read_image(path) for path in args.image]  # (H, W, 3) BGR; all checked first

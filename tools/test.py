@@ -1,6 +1,7 @@
 """Test (evaluate) a checkpoint with an mmpose or mmdet config, and optionally benchmark it.
 
     python tools/test.py CONFIG CHECKPOINT [--backend {pytorch,onnxruntime,openvino}]
+                                           [--precision {fp32,bf16}]
                                            [--work-dir DIR] [--cfg-options k=v ...]
                                            [--launcher {none,pytorch,slurm,mpi}] [--debug]
                                            [--allocator {default,tuned}]
@@ -34,7 +35,7 @@ from hourglass_plugin.perf.model_benchmark import (benchmark_model, check_run_co
                                         input_size_from_config, write_json)
 from hourglass_plugin import allocator
 from hourglass_plugin.cli import add_allocator_argument, run_main, set_work_dir
-from hourglass_plugin.deploy.engines import BACKENDS
+from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
 from hourglass_plugin.engine import PreparedRunner
 from hourglass_plugin.preflight import check_before_run
 from hourglass_plugin.engine import TestProgressBarHook, use_amp
@@ -55,6 +56,9 @@ def parse_args() -> argparse.Namespace:
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help='what the engine computes in: bf16 is an OpenVINO setting for the '
+                        'same exported file (default fp32)')
     parser.add_argument('--dump', metavar='FILE.pkl',
                         help='write the predictions to this pickle file (mmengine DumpResults)')
     parser.add_argument('--amp', action='store_true',
@@ -74,6 +78,9 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         parser.error(f'--dump {args.dump}: the file must end in .pkl or .pickle')
+    if args.precision != 'fp32' and args.backend == 'pytorch':
+        parser.error(f'--precision {args.precision} is an engine setting; eager PyTorch '
+                     'evaluates in bf16 with --amp')
     if args.amp and args.backend != 'pytorch':
         parser.error(f'--amp is eager PyTorch\'s bf16; --backend {args.backend} runs an engine')
     if 'LOCAL_RANK' not in os.environ:
@@ -131,8 +138,9 @@ def main() -> None:
         cfg.load_from = args.checkpoint
     else:  # the weights are in the exported graph; the model keeps the rest of the work
         from hourglass_plugin.deploy import load_engine
-        engine = load_engine(args.backend, args.checkpoint)
+        engine = load_engine(args.backend, args.checkpoint, precision=args.precision)
         engine.check_input_size(input_size_from_config(cfg, args.shape))
+        print(f'{args.backend} computes in {engine.precision}')
     # before anything slow: a config without an input size fails here, not after the evaluation
     input_size = None
     if benchmark:

@@ -7,7 +7,8 @@ Both run fp32 on the CPU with as many threads as torch uses (``torch.get_num_thr
   BatchNorm and conv + ReLU fusion, constant folding), sequential execution, its memory arena.
 * OpenVINO: the CPU plugin with the ``LATENCY`` performance hint (one stream: one batch at a time
   is what is measured and what evaluation does) and ``INFERENCE_PRECISION_HINT=f32``: on CPUs with
-  bf16 or AMX units OpenVINO would otherwise compute in bf16.
+  bf16 or AMX units OpenVINO would otherwise compute in bf16. ``precision='bf16'`` asks for bf16
+  explicitly (the same ONNX file); :attr:`Engine.precision` is what the engine then runs in.
 
 ``docs/benchmarks.md`` has what the other settings gave.
 """
@@ -21,6 +22,8 @@ from torch import nn
 
 #: ``--backend`` values: 'pytorch' is the model itself, the others run an exported ONNX file.
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
+#: ``--precision`` values of an engine: fp32 everywhere, bf16 an OpenVINO setting.
+PRECISIONS = ('fp32', 'bf16')
 
 
 class Engine:
@@ -28,10 +31,18 @@ class Engine:
     tensor or array returns the graph's outputs as float32 tensors, in the graph's order."""
 
     backend = ''
+    #: the precisions this engine can be asked for
+    precisions = ('fp32', )
 
-    def __init__(self, path: str, threads: Optional[int] = None) -> None:
+    def __init__(self, path: str, threads: Optional[int] = None,
+                 precision: str = 'fp32') -> None:
+        if precision not in self.precisions:
+            raise ValueError(f'precision={precision!r}: {self.backend} runs '
+                             f'{" or ".join(self.precisions)}')
         self.path = path
         self.threads = threads or torch.get_num_threads()
+        #: what the engine computes in (an engine may fall back where the CPU lacks a precision)
+        self.precision = precision
 
     def run(self, x: np.ndarray) -> List[np.ndarray]:
         raise NotImplementedError
@@ -57,8 +68,9 @@ class Engine:
 class OnnxRuntimeEngine(Engine):
     backend = 'onnxruntime'
 
-    def __init__(self, path: str, threads: Optional[int] = None) -> None:
-        super().__init__(path, threads)
+    def __init__(self, path: str, threads: Optional[int] = None,
+                 precision: str = 'fp32') -> None:
+        super().__init__(path, threads, precision)
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -78,14 +90,20 @@ class OnnxRuntimeEngine(Engine):
 
 class OpenVinoEngine(Engine):
     backend = 'openvino'
+    precisions = ('fp32', 'bf16')
+    _HINTS = {'fp32': 'f32', 'bf16': 'bf16'}
 
-    def __init__(self, path: str, threads: Optional[int] = None) -> None:
-        super().__init__(path, threads)
+    def __init__(self, path: str, threads: Optional[int] = None,
+                 precision: str = 'fp32') -> None:
+        super().__init__(path, threads, precision)
         import openvino as ov
         core = ov.Core()
-        config = {'PERFORMANCE_HINT': 'LATENCY', 'INFERENCE_PRECISION_HINT': 'f32',
+        config = {'PERFORMANCE_HINT': 'LATENCY',
+                  'INFERENCE_PRECISION_HINT': self._HINTS[precision],
                   'INFERENCE_NUM_THREADS': self.threads}
         self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
+        used = str(self.compiled.get_property('INFERENCE_PRECISION_HINT'))
+        self.precision = {'f32': 'fp32', 'bf16': 'bf16'}.get(used.lower(), used)
         self.request = self.compiled.create_infer_request()
         self.num_outputs = len(self.compiled.outputs)
 
@@ -101,19 +119,24 @@ class OpenVinoEngine(Engine):
 _ENGINES = {e.backend: e for e in (OnnxRuntimeEngine, OpenVinoEngine)}
 
 
-def load_engine(backend: str, path: str, threads: Optional[int] = None) -> Engine:
+def load_engine(backend: str, path: str, threads: Optional[int] = None,
+                precision: str = 'fp32') -> Engine:
     """The exported graph at ``path`` (an ``.onnx`` file; OpenVINO also reads its ``.xml``) in
-    ``backend``; one ValueError naming the file when it is not a graph the engine can run."""
+    ``backend``, asked to compute in ``precision``; one ValueError naming the file when it is
+    not a graph the engine can run."""
     if backend not in _ENGINES:
         raise ValueError(f'backend={backend!r}; an exported graph runs in one of '
                          f'{sorted(_ENGINES)}')
+    if precision not in _ENGINES[backend].precisions:
+        raise ValueError(f'--precision {precision}: --backend {backend} runs '
+                         f'{" or ".join(_ENGINES[backend].precisions)}')
     if not osp.isfile(path):
         raise FileNotFoundError(f'exported model {path} does not exist')
     if not path.endswith(('.onnx', '.xml')):
         raise ValueError(f'--backend {backend} runs an exported .onnx file, got {path}; export a '
                          'checkpoint with tools/export.py CONFIG CHECKPOINT --out MODEL.onnx')
     try:
-        return _ENGINES[backend](path, threads)
+        return _ENGINES[backend](path, threads, precision)
     except ImportError as error:
         raise ImportError(f'--backend {backend} needs the deploy extra: '
                           f'pip install "hourglass_plugin[deploy]" ({error})') from error
