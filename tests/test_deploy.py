@@ -295,3 +295,55 @@ def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend):
     import mmcv
     drawn, original = mmcv.imread(out), mmcv.imread(IMAGE)
     assert (np.any(drawn != original, axis=-1)).sum() > 200
+
+
+def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path):
+    """tools/export.py --precision int8: NNCF INT8 OpenVINO IR calibrated on training crops,
+    compared on held-out test crops; it scores within 0.5 PCKh of fp32 through tools/test.py."""
+    root, checkpoint, _, options = demo_run
+    onnx = str(tmp_path / 'demo.onnx')
+    result = run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE,
+                      '--precision', 'int8', '--calib-images', '16', '--compare-images', '32',
+                      '--cfg-options', *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = re.search(r'INT8 vs fp32 on 32 held-out test crops: keypoints move ([\d.]+) px on '
+                     r'average .*; pck/PCK fp32 ([\d.]+), INT8 ([\d.]+)', result.stdout)
+    assert line, result.stdout[-3000:]
+    xml = str(tmp_path / 'demo_int8.xml')
+    assert sorted(os.listdir(tmp_path)) == ['demo.onnx', 'demo_int8.bin', 'demo_int8.xml']
+    common = ['--cfg-options', *options]
+    fp32 = pckh(run_tool('test.py', DEMO, onnx, '--backend', 'openvino', '--work-dir',
+                         str(tmp_path / 'fp32'), *common))
+    int8 = pckh(run_tool('test.py', DEMO, xml, '--backend', 'openvino', '--work-dir',
+                         str(tmp_path / 'int8'), *common))
+    assert abs(int8 - fp32) <= 0.5, (fp32, int8)
+
+
+def test_int8_of_a_detection_config_is_one_line(tmp_path):
+    checkpoint = str(tmp_path / 'det.pth')
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    torch.save({'state_dict': MODELS.build(Config.fromfile(DET).model).state_dict()}, checkpoint)
+    result = run_tool('export.py', DET, checkpoint, '--out', str(tmp_path / 'det.onnx'),
+                      '--shape', '128', '128', '--precision', 'int8')
+    assert 'is a detection config' in one_error_line(result)
+    assert os.listdir(tmp_path) == ['det.pth']
+
+
+def test_int8_without_training_annotations_is_one_line(demo_run, tmp_path):
+    _, checkpoint, _, options = demo_run
+    missing = str(tmp_path / 'nowhere') + '/'
+    result = run_tool('export.py', DEMO, checkpoint, '--out', str(tmp_path / 'x.onnx'),
+                      '--image', IMAGE, '--precision', 'int8', '--cfg-options', *options,
+                      f'train_dataloader.dataset.data_root={missing}')
+    message = one_error_line(result)
+    assert f'train annotations {missing}annotations/mpii_train.json do not exist' in message
+    assert os.listdir(tmp_path) == []  # nothing exported
+
+
+def test_unknown_precision_is_refused_by_the_parser(tmp_path):
+    result = run_tool('export.py', DEMO, 'x.pth', '--precision', 'fp16')
+    assert result.returncode == 2
+    assert "invalid choice: 'fp16'" in result.stderr

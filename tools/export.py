@@ -2,7 +2,10 @@
 
     python tools/export.py CONFIG CHECKPOINT [--out MODEL.onnx] [--all-stacks]
                                              [--batch-size N] [--shape H W] [--image IMAGE]
-                                             [--check-backend {onnxruntime,openvino}] [--debug]
+                                             [--check-backend {onnxruntime,openvino}]
+                                             [--precision {fp32,int8}] [--calib-images N]
+                                             [--compare-images N] [--cfg-options k=v ...]
+                                             [--debug]
 
 The graph is the network between the data preprocessor and the decoding (see
 ``hourglass_plugin/deploy/export.py``): for a pose config the normalised image batch in and the
@@ -15,13 +18,21 @@ input size and its mirror image, normalised by the model's data preprocessor, go
 exported graph in --check-backend and through the PyTorch model; the export is kept only when no
 output differs by more than 1e-4 of its range (``PARITY_TOLERANCE``, justified there). For pose
 the decoded keypoints of both are compared too. On a failed check nothing is left at --out.
+
+--precision int8 (pose configs) then quantizes that graph with NNCF, calibrated on --calib-images
+crops of the config's training set made by its test pipeline, into OpenVINO IR
+(``MODEL_int8.xml``/``.bin`` beside MODEL.onnx; ``--backend openvino`` runs it), and compares INT8
+with fp32 on --compare-images held-out crops of the test set: the mean keypoint shift in image
+pixels and the config's test metric of both (``hourglass_plugin/deploy/quantize.py``).
 """
 import argparse
 import os
 import os.path as osp
+import re
 
 import cv2
 import torch
+from mmengine.config import DictAction
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin.cli import read_image, run_main
@@ -44,7 +55,22 @@ def parse_args() -> argparse.Namespace:
                         "image of the config's test set)")
     parser.add_argument('--check-backend', choices=('onnxruntime', 'openvino'),
                         default='onnxruntime', help='engine that runs the parity check')
-    return parser.parse_args()
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, e.g. train_dataloader.dataset.data_root=data/lsp/')
+    parser.add_argument('--precision', choices=('fp32', 'int8'), default='fp32',
+                        help='int8: also quantize to OpenVINO IR with NNCF (pose configs)')
+    parser.add_argument('--calib-images', type=int, default=32,
+                        help='int8: training crops to calibrate on (default 32)')
+    parser.add_argument('--compare-images', type=int, default=200,
+                        help='int8: held-out test crops to compare INT8 with fp32 on '
+                        '(default 200)')
+    args = parser.parse_args()
+    for name in ('calib_images', 'compare_images'):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, "
+                         f'got {getattr(args, name)}')
+    return args
 
 
 def first_test_image(cfg) -> str:
@@ -98,9 +124,12 @@ def main() -> None:
     from hourglass_plugin.deploy import load_engine, parity
     from hourglass_plugin.deploy.export import (PARITY_TOLERANCE, ExportedNetwork, as_list,
                                                 export_onnx, task_of)
+    from hourglass_plugin.errors import ConfigError
     from hourglass_plugin.preflight import build_model, check_checkpoint, check_model
 
     cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     input_size = input_size_from_config(cfg, args.shape)
     image = read_image(args.image or first_test_image(cfg))  # (H, W, 3) BGR
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
@@ -115,6 +144,14 @@ def main() -> None:
     # loaded once, and only if it fits the model exactly
     _load_checkpoint_to_model(model, check_checkpoint(model, args.checkpoint))
     model.eval()
+    calibration = None
+    if args.precision == 'int8':  # before anything is written: a pose config, its training set
+        if task_of(model) != 'pose':
+            raise ConfigError(f'--precision int8 quantizes pose configs, calibrated on their '
+                              f'training set; {args.config} is a detection config')
+        from hourglass_plugin.deploy.quantize import pose_dataset, spread
+        train_set = pose_dataset(cfg, 'train')
+        calibration = (train_set, spread(min(args.calib_images, len(train_set)), len(train_set)))
 
     if osp.dirname(out):
         os.makedirs(osp.dirname(out), exist_ok=True)
@@ -146,6 +183,28 @@ def main() -> None:
     if task_of(model) == 'pose':
         shift = keypoint_shift(model, expected[-1], got[-1])
         print(f'decoded keypoints (last stack): largest shift {shift:.2e} heatmap pixels')
+    if calibration is not None:
+        quantize(args, cfg, model, out, *calibration)
+
+
+def quantize(args, cfg, model, onnx_path: str, train_set, indices) -> None:
+    """INT8 IR beside ``onnx_path``, calibrated on ``indices`` of ``train_set``; compared with
+    fp32 on held-out test crops."""
+    from hourglass_plugin.deploy import load_engine
+    from hourglass_plugin.deploy.quantize import (calibration_inputs, compare_int8,
+                                                  quantize_to_openvino)
+    out_xml = onnx_path[:-len('.onnx')] + '_int8.xml'
+    print(f'quantizing to INT8 (NNCF), calibrated on {len(indices)} training crops ...',
+          flush=True)
+    quantize_to_openvino(onnx_path, calibration_inputs(model, train_set, indices), out_xml)
+    result = compare_int8(model, cfg, load_engine('openvino', onnx_path),
+                          load_engine('openvino', out_xml), args.compare_images)
+    key = next((k for k in result['fp32'] if re.fullmatch(r'[\w]+/PCK(@[\d.]+)?', k)),
+               next(iter(result['fp32'])))
+    print(f"{out_xml}: INT8 vs fp32 on {result['num_images']} held-out test crops: keypoints "
+          f"move {result['mean_shift_px']:.2f} px on average (at most "
+          f"{result['max_shift_px']:.1f}); {key} fp32 {result['fp32'][key]:.2f}, "
+          f"INT8 {result['int8'][key]:.2f}")
 
 
 if __name__ == '__main__':

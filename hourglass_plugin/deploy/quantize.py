@@ -1,0 +1,112 @@
+"""INT8 post-training quantization of an exported pose graph (NNCF), run by OpenVINO.
+
+NNCF's ``quantize`` calibrates the activation ranges on crops of the config's own training set,
+made by the config's *test* pipeline (no augmentation: the crops the network sees when it is
+used), and writes OpenVINO IR (``.xml`` + ``.bin``) that ``--backend openvino`` runs. OpenVINO is
+the INT8 engine here rather than ONNX Runtime's QDQ graphs: on the CPUs this project measures it
+runs INT8 faster (docs/benchmarks.md). NNCF is imported only when INT8 is asked for.
+
+The quantized graph is then compared with the fp32 graph on held-out crops of the *test* set
+(never used for calibration): the mean shift of the decoded keypoints in image pixels, and the
+config's own test metric of both.
+"""
+import copy
+import os
+import os.path as osp
+from typing import Dict, List, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+
+def pose_dataset(cfg, split: str, pipeline_of: str = 'test'):
+    """The config's ``split`` dataset (train/test) with the ``pipeline_of`` split's pipeline."""
+    from mmpose.registry import DATASETS
+    loader = cfg.get(f'{split}_dataloader')
+    if not loader or not loader.get('dataset'):
+        raise ConfigError(f'{split}_dataloader.dataset is not set: INT8 calibration needs the '
+                          "config's training set and its test pipeline")
+    dataset_cfg = copy.deepcopy(loader.dataset)
+    dataset_cfg.pipeline = copy.deepcopy(cfg[f'{pipeline_of}_dataloader'].dataset.pipeline)
+    ann_file = osp.join(dataset_cfg.get('data_root') or '', dataset_cfg.get('ann_file') or '')
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'{split} annotations {ann_file} do not exist ({split}_dataloader.'
+                                'dataset): INT8 calibration reads the config\'s training set')
+    return DATASETS.build(dataset_cfg)
+
+
+def spread(count: int, total: int) -> List[int]:
+    """``count`` indices spread evenly over ``range(total)``."""
+    if not 0 < count <= total:
+        raise ValueError(f'{count} images asked of a dataset of {total}')
+    return sorted(set(np.linspace(0, total - 1, count).round().astype(int).tolist()))
+
+
+def calibration_inputs(model, dataset, indices: Sequence[int]) -> List[np.ndarray]:
+    """The crops ``indices`` of ``dataset`` as the graph's inputs: (1, 3, H, W) float32 each."""
+    from mmengine.dataset import pseudo_collate
+    inputs = []
+    for index in indices:
+        with torch.no_grad():
+            batch = model.data_preprocessor(pseudo_collate([dataset[index]]), False)
+        inputs.append(batch['inputs'].numpy().astype(np.float32))
+    return inputs
+
+
+def quantize_to_openvino(onnx_path: str, inputs: List[np.ndarray], out_xml: str) -> str:
+    """NNCF INT8 of the graph at ``onnx_path``, calibrated on ``inputs``, written to ``out_xml``
+    (and its ``.bin``) only once whole."""
+    try:
+        import nncf
+        import openvino as ov
+    except ImportError as error:
+        raise ImportError('--precision int8 needs NNCF and OpenVINO: pip install '
+                          f'"hourglass_plugin[deploy]" ({error})') from error
+    model = ov.Core().read_model(onnx_path)
+    quantized = nncf.quantize(model, nncf.Dataset(inputs), subset_size=len(inputs))
+    partial = out_xml[:-len('.xml')] + '.partial.xml'
+    try:
+        ov.save_model(quantized, partial)
+        os.replace(partial[:-len('.xml')] + '.bin', out_xml[:-len('.xml')] + '.bin')
+        os.replace(partial, out_xml)
+    finally:
+        for leftover in (partial, partial[:-len('.xml')] + '.bin'):
+            if osp.exists(leftover):
+                os.remove(leftover)
+    return out_xml
+
+
+def evaluate_engine(model, engine, dataset, indices: Sequence[int], evaluator_cfg,
+                    batch_size: int = 16):
+    """(metrics of ``evaluator_cfg``, (N, K, 2) keypoints in image pixels) of ``model`` with its
+    network run by ``engine``, on the samples ``indices`` of ``dataset``."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.evaluator import Evaluator
+    from .engines import run_with_engine
+    model = run_with_engine(copy.deepcopy(model), engine)
+    evaluator = Evaluator(copy.deepcopy(evaluator_cfg))
+    evaluator.dataset_meta = dataset.metainfo
+    keypoints = []
+    for start in range(0, len(indices), batch_size):
+        data = pseudo_collate([dataset[i] for i in indices[start:start + batch_size]])
+        with torch.no_grad():
+            outputs = model.test_step(data)
+        evaluator.process(outputs, data)
+        keypoints += [o.pred_instances.keypoints[0] for o in outputs]
+    return evaluator.evaluate(len(indices)), np.stack(keypoints)
+
+
+def compare_int8(model, cfg, fp32_engine, int8_engine, num_images: int) -> Dict[str, object]:
+    """fp32 and INT8 on ``num_images`` held-out crops of the config's test set: the mean shift
+    of the decoded keypoints (image pixels) and the config's test metrics of both."""
+    dataset = pose_dataset(cfg, 'test')
+    indices = spread(min(num_images, len(dataset)), len(dataset))
+    fp32_metrics, fp32_kpts = evaluate_engine(model, fp32_engine, dataset, indices,
+                                              cfg.test_evaluator)
+    int8_metrics, int8_kpts = evaluate_engine(model, int8_engine, dataset, indices,
+                                              cfg.test_evaluator)
+    shift = np.linalg.norm(int8_kpts - fp32_kpts, axis=-1)  # (N, K)
+    return dict(num_images=len(indices), mean_shift_px=float(shift.mean()),
+                max_shift_px=float(shift.max()), fp32=fp32_metrics, int8=int8_metrics)
