@@ -133,3 +133,16 @@ def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path):
     final = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
     assert final == ['epoch_6.pth']  # max_keep_ckpts=1, all epochs trained
     assert 'state_dict' in load_checkpoint_safely(str(work / 'epoch_6.pth'))
+
+
+def test_mmpose_tools_train_with_the_bf16_wrapper(tmp_path):
+    """A config that names BF16OptimWrapper trains through mmpose's own tools/train.py (the
+    wrapper is registered by the config's custom_imports line), and says its precision."""
+    from hourglass_plugin.engine import cpu_has_native_bf16
+    result = run(stock_tool('mmpose', 'train.py'), TINY, '--work-dir', str(tmp_path),
+                 '--cfg-options', 'optim_wrapper.type=BF16OptimWrapper', 'train_cfg.max_epochs=1')
+    log = result.stdout + result.stderr
+    expected = ('BF16OptimWrapper: forward in bf16 on cpu' if cpu_has_native_bf16() else
+                'BF16OptimWrapper: this CPU has no native bf16')
+    assert expected in log
+    assert osp.isfile(tmp_path / 'epoch_1.pth')

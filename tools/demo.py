@@ -179,12 +179,29 @@ def prepare_work_dir(work_dir: str, fingerprint: dict) -> bool:
     return resume
 
 
+def trained_to_the_end(args: argparse.Namespace) -> bool:
+    """Whether the work dir's last checkpoint is the run's last iteration (then resuming would
+    only replay the data loader up to it, as mmengine's resume does)."""
+    import re
+    from mmengine.config import Config
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(options_dict(run_options(args)))
+    with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
+        last = re.fullmatch(r'iter_(\d+)\.pth', osp.basename(f.read().strip()))
+    return bool(last) and osp.isfile(best_checkpoint(args.work_dir)) and \
+        int(last.group(1)) >= cfg.train_cfg.get('max_iters', float('inf'))
+
+
 def train(args: argparse.Namespace) -> None:
     """Train through tools/train.py; a crashed demo continues where it stopped."""
     from hourglass_plugin.errors import HourglassPluginError
     command = [sys.executable, osp.join(REPO, 'tools', 'train.py'), args.config,
                '--work-dir', args.work_dir, '--allocator', args.allocator]
     if prepare_work_dir(args.work_dir, run_fingerprint(args)):
+        if trained_to_the_end(args):
+            print(f'{args.work_dir} holds this run trained to its last iteration: nothing to '
+                  'train')
+            return
         command.append('--resume')
         print('resuming from the last checkpoint in', args.work_dir)
     command += ['--cfg-options', *run_options(args)]
@@ -293,9 +310,9 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     metrics = {k.split('/', 1)[1]: v for k, v in metrics.items()}
     if lsp:
-        from hourglass_plugin.demo import latest_log, plot_metric_curve, read_metric_curve
+        from hourglass_plugin.demo import latest_metric_curve, plot_metric_curve
         pck_curve = osp.join(args.work_dir, 'pck_curve.png')
-        points = read_metric_curve(latest_log(args.work_dir), 'pck/PCK@0.2')
+        points = latest_metric_curve(args.work_dir, 'pck/PCK@0.2')
         if points:
             plot_metric_curve(points, pck_curve, 'PCK@0.2 (LSP test)',
                               'LSP test PCK@0.2 while training')

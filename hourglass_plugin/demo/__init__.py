@@ -4,7 +4,7 @@ stack's heatmaps, the loss curves, a metric against the training time, grids of 
 import os.path as osp
 
 from .loss_curves import plot_loss_curves
-from .metric_curve import latest_log, plot_metric_curve, read_metric_curve
+from .metric_curve import latest_metric_curve, plot_metric_curve, read_metric_curve
 from .skeleton_grid import tile_images
 from .stack_heatmaps import draw_stack_heatmaps
 from .synthetic_mpii import META_FILE, is_complete, render_dataset
@@ -14,6 +14,6 @@ DEMO_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs', 'stacked_hourglass',
     'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 
-__all__ = ['DEMO_CONFIG', 'META_FILE', 'draw_stack_heatmaps', 'is_complete', 'latest_log',
+__all__ = ['DEMO_CONFIG', 'META_FILE', 'draw_stack_heatmaps', 'is_complete', 'latest_metric_curve',
            'plot_loss_curves', 'plot_metric_curve', 'read_metric_curve', 'render_dataset',
            'tile_images']

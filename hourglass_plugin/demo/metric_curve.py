@@ -39,12 +39,15 @@ def read_metric_curve(log_file: str, metric: str) -> List[Tuple[float, int, floa
     return points
 
 
-def latest_log(work_dir: str) -> str:
-    """The text log of the latest run in ``work_dir``."""
-    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
-    if not logs:
-        raise FileNotFoundError(f'no <timestamp>/<timestamp>.log under {work_dir}')
-    return logs[-1]
+def latest_metric_curve(work_dir: str, metric: str) -> List[Tuple[float, int, float]]:
+    """:func:`read_metric_curve` of the latest run in ``work_dir`` that validated ``metric``
+    (test runs, and a resumed run that had nothing left to validate, are passed over); empty if
+    none did."""
+    for log in reversed(sorted(glob.glob(osp.join(work_dir, '*', '*.log')))):
+        points = read_metric_curve(log, metric)
+        if points:
+            return points
+    return []
 
 
 def plot_metric_curve(points: List[Tuple[float, int, float]], out_file: str, metric: str,
@@ -70,7 +73,7 @@ def plot_metric_curve(points: List[Tuple[float, int, float]], out_file: str, met
     ax.legend(loc='lower right')
     top = ax.secondary_xaxis('top')
     top.set_xticks(minutes)
-    top.set_xticklabels([f'{it // 1000}k' if it >= 1000 else str(it) for it in iterations],
+    top.set_xticklabels([f'{it / 1000:g}k' if it >= 1000 else str(it) for it in iterations],
                         fontsize=7)
     top.set_xlabel('iteration')
     fig.tight_layout()
