@@ -199,7 +199,7 @@ def quantize(args, cfg, model, onnx_path: str, train_set, indices) -> None:
     quantize_to_openvino(onnx_path, calibration_inputs(model, train_set, indices), out_xml)
     result = compare_int8(model, cfg, load_engine('openvino', onnx_path),
                           load_engine('openvino', out_xml), args.compare_images)
-    key = next((k for k in result['fp32'] if re.fullmatch(r'[\w]+/PCK(@[\d.]+)?', k)),
+    key = next((k for k in result['fp32'] if re.fullmatch(r'(\w+/)?PCK(@[\d.]+)?', k)),
                next(iter(result['fp32'])))
     print(f"{out_xml}: INT8 vs fp32 on {result['num_images']} held-out test crops: keypoints "
           f"move {result['mean_shift_px']:.2f} px on average (at most "

@@ -102,8 +102,9 @@ class OpenVinoEngine(Engine):
                   'INFERENCE_PRECISION_HINT': self._HINTS[precision],
                   'INFERENCE_NUM_THREADS': self.threads}
         self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
-        used = str(self.compiled.get_property('INFERENCE_PRECISION_HINT'))
-        self.precision = {'f32': 'fp32', 'bf16': 'bf16'}.get(used.lower(), used)
+        used = self.compiled.get_property('INFERENCE_PRECISION_HINT')  # an openvino.Type
+        used = used.to_string() if hasattr(used, 'to_string') else str(used)
+        self.precision = {'f32': 'fp32', 'bf16': 'bf16'}.get(used, used)
         self.request = self.compiled.create_infer_request()
         self.num_outputs = len(self.compiled.outputs)
 
