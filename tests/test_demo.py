@@ -112,7 +112,8 @@ def test_lsp_demo_on_real_photos(tmp_path):
     command = [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--dataset', 'lsp',
                '--data-root', LSP, '--work-dir', str(work_dir), '--num-heatmap-images', '1',
                '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-               'val_dataloader.dataset.indices=16', 'test_dataloader.dataset.indices=16']
+               'default_hooks.logger.interval=1', 'val_dataloader.dataset.indices=16',
+               'test_dataloader.dataset.indices=16']
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert osp.isfile(tmp_path / 'data' / 'lsp' / 'annotations' / 'lsp_test.json')

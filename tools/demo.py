@@ -131,7 +131,7 @@ def run_options(args: argparse.Namespace) -> list:
     ``--seed`` (so a repeat of the demo trains alike), then the user's own."""
     root = f'{args.data_root}/'
     roots = [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
-    if args.dataset == 'lsp':
+    if getattr(args, 'dataset', 'synthetic') == 'lsp':
         return roots + [f'randomness.seed={args.seed}'] + list(args.cfg_options)
     head_boxes = [f'{split}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
                   for split in ('val', 'test')]
@@ -308,7 +308,7 @@ def main() -> None:
     if skeletons:
         tile_images(sorted(glob.glob(osp.join(skeletons[-1], '*')))[:12], grid)
     elapsed = time.perf_counter() - start
-    metrics = {k.split('/', 1)[1]: v for k, v in metrics.items()}
+    metrics = {k.split('/', 1)[-1]: v for k, v in metrics.items()}
     if lsp:
         from hourglass_plugin.demo import latest_metric_curve, plot_metric_curve
         pck_curve = osp.join(args.work_dir, 'pck_curve.png')
