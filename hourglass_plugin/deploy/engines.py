@@ -98,6 +98,9 @@ class OpenVinoEngine(Engine):
         super().__init__(path, threads, precision)
         import openvino as ov
         core = ov.Core()
+        if precision == 'bf16' and 'BF16' not in core.get_property(
+                'CPU', 'OPTIMIZATION_CAPABILITIES'):
+            precision = 'fp32'  # not asked of a CPU plugin that has no bf16 kernels here
         config = {'PERFORMANCE_HINT': 'LATENCY',
                   'INFERENCE_PRECISION_HINT': self._HINTS[precision],
                   'INFERENCE_NUM_THREADS': self.threads}
