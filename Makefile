@@ -10,8 +10,9 @@ setup:
 demo: setup
 	$(PY) tools/demo.py
 
-# The test suite (what CI runs through .ci/run): the engine tests in a process of their own, so
-# that OpenVINO's and ONNX Runtime's native state meets no other module's.
+# The test suite (what CI runs through .ci/run). The engine tests run in a process of their own:
+# in one process with all the other modules they died with SIGSEGV on a 2-core AVX2 machine
+# (alone, they pass; the cause is not isolated).
 test: setup
 	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/test_deploy.py
 	$(PY) -m pytest tests/test_deploy.py -q -p no:cacheprovider

@@ -151,7 +151,7 @@ def main() -> None:
                               f'training set; {args.config} is a detection config')
         from hourglass_plugin.deploy.quantize import pose_dataset, spread
         train_set = pose_dataset(cfg, 'train')
-        calibration = (train_set, spread(min(args.calib_images, len(train_set)), len(train_set)))
+        calibration = (train_set, spread(args.calib_images, len(train_set)))
 
     if osp.dirname(out):
         os.makedirs(osp.dirname(out), exist_ok=True)

@@ -38,7 +38,7 @@ from hourglass_plugin.cli import add_allocator_argument, run_main, set_work_dir
 from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
 from hourglass_plugin.engine import PreparedRunner
 from hourglass_plugin.preflight import check_before_run
-from hourglass_plugin.engine import TestProgressBarHook, use_amp
+from hourglass_plugin.engine import TestProgressBarHook, use_amp_in_test
 
 
 def parse_args() -> argparse.Namespace:
@@ -127,7 +127,7 @@ def main() -> None:
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
     if args.amp:
-        use_amp(cfg, 'test')
+        use_amp_in_test(cfg)
     if args.dump is not None:
         dump = dict(type='DumpResults', out_file_path=args.dump)
         evaluators = cfg.test_evaluator

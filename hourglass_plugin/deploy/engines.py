@@ -31,14 +31,11 @@ class Engine:
     tensor or array returns the graph's outputs as float32 tensors, in the graph's order."""
 
     backend = ''
-    #: the precisions this engine can be asked for
+    #: the precisions this engine can be asked for (:func:`load_engine` checks)
     precisions = ('fp32', )
 
     def __init__(self, path: str, threads: Optional[int] = None,
                  precision: str = 'fp32') -> None:
-        if precision not in self.precisions:
-            raise ValueError(f'precision={precision!r}: {self.backend} runs '
-                             f'{" or ".join(self.precisions)}')
         self.path = path
         self.threads = threads or torch.get_num_threads()
         #: what the engine computes in (an engine may fall back where the CPU lacks a precision)
@@ -107,7 +104,7 @@ class OpenVinoEngine(Engine):
         self.compiled = core.compile_model(core.read_model(path), 'CPU', config)
         used = self.compiled.get_property('INFERENCE_PRECISION_HINT')  # an openvino.Type
         used = used.to_string() if hasattr(used, 'to_string') else str(used)
-        self.precision = {'f32': 'fp32', 'bf16': 'bf16'}.get(used, used)
+        self.precision = {hint: name for name, hint in self._HINTS.items()}.get(used, used)
         self.request = self.compiled.create_infer_request()
         self.num_outputs = len(self.compiled.outputs)
 

@@ -2,9 +2,8 @@
 
 NNCF's ``quantize`` calibrates the activation ranges on crops of the config's own training set,
 made by the config's *test* pipeline (no augmentation: the crops the network sees when it is
-used), and writes OpenVINO IR (``.xml`` + ``.bin``) that ``--backend openvino`` runs. OpenVINO is
-the INT8 engine here rather than ONNX Runtime's QDQ graphs: on the CPUs this project measures it
-runs INT8 faster (docs/benchmarks.md). NNCF is imported only when INT8 is asked for.
+used), and writes OpenVINO IR (``.xml`` + ``.bin``) that ``--backend openvino`` runs (ONNX Runtime
+runs the fp32 graph only). NNCF is imported only when INT8 is asked for.
 
 The quantized graph is then compared with the fp32 graph on held-out crops of the *test* set
 (never used for calibration): the mean shift of the decoded keypoints in image pixels, and the
@@ -26,21 +25,24 @@ def pose_dataset(cfg, split: str, pipeline_of: str = 'test'):
     from mmpose.registry import DATASETS
     loader = cfg.get(f'{split}_dataloader')
     if not loader or not loader.get('dataset'):
-        raise ConfigError(f'{split}_dataloader.dataset is not set: INT8 calibration needs the '
-                          "config's training set and its test pipeline")
+        raise ConfigError(f'{split}_dataloader.dataset is not set: INT8 calibration and its '
+                          f"comparison read the config's {split} set")
     dataset_cfg = copy.deepcopy(loader.dataset)
     dataset_cfg.pipeline = copy.deepcopy(cfg[f'{pipeline_of}_dataloader'].dataset.pipeline)
     ann_file = osp.join(dataset_cfg.get('data_root') or '', dataset_cfg.get('ann_file') or '')
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'{split} annotations {ann_file} do not exist ({split}_dataloader.'
-                                'dataset): INT8 calibration reads the config\'s training set')
+                                f"dataset): INT8 calibration and its comparison read the "
+                                f"config's {split} set")
     return DATASETS.build(dataset_cfg)
 
 
 def spread(count: int, total: int) -> List[int]:
-    """``count`` indices spread evenly over ``range(total)``."""
-    if not 0 < count <= total:
+    """``count`` indices (all of them where ``count >= total``) spread evenly over
+    ``range(total)``."""
+    if count < 1 or total < 1:
         raise ValueError(f'{count} images asked of a dataset of {total}')
+    count = min(count, total)
     return sorted(set(np.linspace(0, total - 1, count).round().astype(int).tolist()))
 
 
@@ -102,7 +104,7 @@ def compare_int8(model, cfg, fp32_engine, int8_engine, num_images: int) -> Dict[
     """fp32 and INT8 on ``num_images`` held-out crops of the config's test set: the mean shift
     of the decoded keypoints (image pixels) and the config's test metrics of both."""
     dataset = pose_dataset(cfg, 'test')
-    indices = spread(min(num_images, len(dataset)), len(dataset))
+    indices = spread(num_images, len(dataset))
     fp32_metrics, fp32_kpts = evaluate_engine(model, fp32_engine, dataset, indices,
                                               cfg.test_evaluator)
     int8_metrics, int8_kpts = evaluate_engine(model, int8_engine, dataset, indices,

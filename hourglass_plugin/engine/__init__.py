@@ -7,7 +7,7 @@ from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 from . import atomic_files
 from .accelerate_hook import AccelerateHook
 from .atomic_files import AtomicLocalBackend, atomic_write
-from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16, use_amp
+from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16, use_amp, use_amp_in_test
 from .checkpoint_hook import CrashSafeCheckpointHook
 from .finite_loss_hook import StopOnNonFiniteLossHook
 from .prepared_runner import CheckpointFitHook, PreparedRunner
@@ -33,5 +33,5 @@ __all__ = [
     'CrashSafeCheckpointHook',
     'PreparedRunner', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'atomic_write',
     'cpu_has_native_bf16', 'find_resumable_checkpoint', 'is_complete_checkpoint', 'register',
-    'use_amp'
+    'use_amp', 'use_amp_in_test'
 ]

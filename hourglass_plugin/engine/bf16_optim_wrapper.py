@@ -19,6 +19,9 @@ from mmengine.optim import OptimWrapper
 #: /proc/cpuinfo flags of x86 CPUs that compute bf16 in hardware (elsewhere torch emulates it,
 #: slower than fp32).
 NATIVE_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
+#: what is said where bf16 was asked for and the CPU lacks those units
+NO_NATIVE_BF16 = ('this CPU has no native bf16 (avx512_bf16 or AMX), where emulated bf16 is '
+                  'slower than fp32')
 
 
 @functools.lru_cache(maxsize=None)
@@ -70,8 +73,7 @@ class BF16OptimWrapper(OptimWrapper):
         if not self._said:
             self._said = True
             if self.enabled and precision == 'fp32':
-                print_log('BF16OptimWrapper: this CPU has no native bf16 (avx512_bf16 or AMX), '
-                          'where emulated bf16 is slower than fp32: training in fp32',
+                print_log(f'BF16OptimWrapper: {NO_NATIVE_BF16}: training in fp32',
                           logger='current', level=30)
             else:
                 print_log(f'BF16OptimWrapper: forward in {precision} on {device_type}; weights, '
@@ -82,22 +84,20 @@ class BF16OptimWrapper(OptimWrapper):
                 yield
 
 
-def use_amp(cfg, phase: str = 'train') -> None:
-    """``--amp`` (mmpose's flag) for any config.
-
-    ``phase='train'``: bf16 autocast through :class:`BF16OptimWrapper` on a CPU; on a GPU what
-    mmpose's ``tools/train.py --amp`` does (``AmpOptimWrapper``, dynamic loss scale).
-    ``phase='test'``: mmengine's ``TestLoop(fp16=True)``, which autocasts to bf16 on a CPU; a
-    CPU without native bf16 says so and tests in fp32.
-    """
-    if phase == 'test':
-        if not torch.cuda.is_available() and not cpu_has_native_bf16():
-            print_log('--amp: this CPU has no native bf16 (avx512_bf16 or AMX), where emulated '
-                      'bf16 is slower than fp32: testing in fp32', logger='current', level=30)
-            return
-        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
-        print_log('--amp: the test forward runs under autocast (bf16 on a CPU)', logger='current')
+def use_amp_in_test(cfg) -> None:
+    """``tools/test.py --amp``: mmengine's ``TestLoop(fp16=True)``, which autocasts to bf16 on a
+    CPU; a CPU without native bf16 says so and tests in fp32."""
+    if not torch.cuda.is_available() and not cpu_has_native_bf16():
+        print_log(f'--amp: {NO_NATIVE_BF16}: testing in fp32', logger='current', level=30)
         return
+    cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
+    print_log('--amp: the test forward runs under autocast (bf16 on a CPU)', logger='current')
+
+
+def use_amp(cfg) -> None:
+    """``tools/train.py --amp`` (mmpose's flag) for any config: bf16 autocast through
+    :class:`BF16OptimWrapper` on a CPU; on a GPU what mmpose's ``tools/train.py --amp`` does
+    (``AmpOptimWrapper``, dynamic loss scale)."""
     wrapper = cfg.optim_wrapper
     if torch.cuda.is_available():
         wrapper.type, wrapper.loss_scale = 'AmpOptimWrapper', 'dynamic'

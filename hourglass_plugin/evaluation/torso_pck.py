@@ -78,10 +78,8 @@ class TorsoPCKAccuracy(BaseMetric):
         gt = np.stack([r['gt'] for r in results])  # (N, K, 2)
         mask = np.stack([r['mask'] for r in results])  # (N, K)
         torso = self.torso_indices()
-        id2name = self.dataset_meta['keypoint_id2name']
-        names = [id2name[i] for i in range(len(id2name))]
-        kinds: Dict[str, list] = {}
-        for index, name in enumerate(names):
+        kinds: Dict[str, list] = {}  # joint kind (left and right pooled) -> its indices
+        for index, name in sorted(self.dataset_meta['keypoint_id2name'].items()):
             kinds.setdefault(name.replace('left_', '').replace('right_', ''), []).append(index)
         metrics = {}
         for thr in self.thrs:
