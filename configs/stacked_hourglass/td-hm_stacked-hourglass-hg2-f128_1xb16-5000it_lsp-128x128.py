@@ -48,12 +48,7 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
+val_pipeline = {{_base_.val_pipeline}}  # the demo's: crop at the box, no augmentation
 train_dataloader = dict(
     dataset=dict(
         _delete_=True,
