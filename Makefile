@@ -1,7 +1,8 @@
-# The two commands of the README. Both set up (or reuse) ./.venv first; see tools/setup_env.sh.
+# The README's commands. Each sets up (or reuses) ./.venv first; see tools/setup_env.sh.
 PY := .venv/bin/python
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: setup demo test env
+.PHONY: setup demo lint test test-fast env
 
 setup:
 	bash tools/setup_env.sh
@@ -10,12 +11,20 @@ setup:
 demo: setup
 	$(PY) tools/demo.py
 
-# The test suite (what CI runs through .ci/run). The engine tests run in a process of their own:
-# in one process with all the other modules they died with SIGSEGV on a 2-core AVX2 machine
-# (alone, they pass; the cause is not isolated).
-test: setup
-	$(PY) -m pytest tests -q -p no:cacheprovider --ignore=tests/test_deploy.py
-	$(PY) -m pytest tests/test_deploy.py -q -p no:cacheprovider
+# flake8 and isort through pre-commit (.pre-commit-config.yaml, configured in setup.cfg).
+lint: setup
+	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PY) -m pre_commit run --all-files --show-diff-on-failure
+
+# Everything (what CI runs through .ci/run). The engine tests run in a process of their own: in
+# one process with all the other modules they died with SIGSEGV on a 2-core AVX2 machine (alone,
+# they pass; the cause is not isolated).
+test: setup lint
+	$(PYTEST) tests --ignore=tests/test_deploy.py
+	$(PYTEST) tests/test_deploy.py
+
+# All but the end-to-end tests (marked slow): a few minutes.
+test-fast: setup
+	$(PYTEST) tests -m "not slow"
 
 env: setup
 	$(PY) -m hourglass_plugin.env

@@ -2,11 +2,12 @@
 
 Importing this package (``custom_imports = dict(imports=['hourglass_plugin'])``) registers
 ``StackedHourglass`` for mmpose and mmdet configs, the pose head, loss and dataset for mmpose, and
-the hooks and the atomic file backend that configs name (``hourglass_plugin.engine``); and it
-lets mmengine load OpenMMLab checkpoints under torch >= 2.6 without allowing code in a pickle
-(``hourglass_plugin.safe_loading``). Nothing else: speed-ups (``hourglass_plugin.accel``), the
-allocator setting (``hourglass_plugin.allocator``) and export (``hourglass_plugin.deploy``) are
-switched on by configs and tools.
+the hooks, optimizer wrapper and atomic file backend that configs name
+(``hourglass_plugin.engine``); and it lets mmengine load OpenMMLab checkpoints under torch >= 2.6
+without allowing code in a pickle (``hourglass_plugin.safe_loading``). Nothing else happens on
+import. The tools use the rest: one way to prepare a run (``hourglass_plugin.run``), checkpoint
+conversion (``conversion``), export and engines (``deploy``), the allocator setting
+(``allocator``) and the command-line conventions (``cli``).
 """
 from . import engine, safe_loading
 from .registry import register_all

@@ -42,7 +42,8 @@ def apply(setting: str = 'tuned') -> str:
     global _applied
     setting = os.environ.get(SWITCH) or setting
     if setting not in SETTINGS:
-        raise ValueError(f'allocator={setting!r} (or {SWITCH}); choose one of {SETTINGS}')
+        from .errors import UsageError
+        raise UsageError(f'allocator={setting!r} (or {SWITCH}); choose one of {SETTINGS}')
     if setting == 'tuned':
         libc = _libc()
         if libc is None or not all(libc.mallopt(p, v) == 1 for p, v in TUNED.items()):

@@ -1,17 +1,62 @@
-"""What the command-line tools share: user errors as one clear line, the traceback behind
---debug."""
+"""What the command-line tools share: their arguments, spelled and explained once, and user
+errors printed as one clear line (the traceback behind ``--debug``).
+
+A user error is the plugin's own (:class:`~hourglass_plugin.errors.HourglassPluginError`: a
+file, record, key or argument named with its value), a missing file, or a config mmengine cannot
+parse. Anything else is a bug and keeps its traceback.
+"""
+import argparse
+import os
 import sys
 from typing import Callable
 
-from mmengine.config import ConfigDict
+from mmengine.config import Config, DictAction
+from mmengine.config.utils import ConfigParsingError
 
 from .errors import HourglassPluginError
 
 #: Errors that come from what the user gave (a file, a config, a checkpoint), not from a bug.
-USER_ERRORS = (HourglassPluginError, FileNotFoundError, ValueError, KeyError)
+USER_ERRORS = (HourglassPluginError, FileNotFoundError, ConfigParsingError)
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
-def add_allocator_argument(parser) -> None:
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='mmpose or mmdet config file')
+
+
+def add_checkpoint(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('checkpoint', help='checkpoint file (.pth), or the exported .onnx file '
+                        'for --backend onnxruntime/openvino')
+
+
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. test_dataloader.batch_size=8')
+
+
+def add_work_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: the '
+                        "config's work_dir, else ./work_dirs/<config name>)")
+
+
+def add_launcher(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher (pytorch on CPUs joins the group with gloo)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--device', help='torch device (default: cuda:0 if available, else cpu)')
+
+
+def add_shape(parser: argparse.ArgumentParser, what: str = 'input size') -> None:
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help=f'{what}, height then width (default: the codec input size of a '
+                        'pose config)')
+
+
+def add_allocator(parser: argparse.ArgumentParser) -> None:
     """``--allocator {default,tuned}`` (default tuned): see :mod:`hourglass_plugin.allocator`."""
     from .allocator import SETTINGS, SWITCH
     parser.add_argument(
@@ -21,19 +66,44 @@ def add_allocator_argument(parser) -> None:
         'environment switches it off everywhere')
 
 
-def run_main(main: Callable[[], None]) -> None:
-    """Run ``main``; on a user error print ``error: <message>`` and exit 1.
+def tool_parser(description: str, *shared: Callable[[argparse.ArgumentParser], None]
+                ) -> argparse.ArgumentParser:
+    """A tool's parser: ``description``, the ``shared`` arguments (``add_config``, ...) in
+    that order, and ``--debug``."""
+    parser = argparse.ArgumentParser(description=description)
+    for add in shared:
+        add(parser)
+    parser.add_argument('--debug', action='store_true',
+                        help='on a refused input, show the traceback instead of one line')
+    return parser
 
-    ``--debug`` on the command line (or HOURGLASS_DEBUG=1) re-raises with the full traceback.
-    """
-    import os
-    debug = '--debug' in sys.argv or os.environ.get('HOURGLASS_DEBUG') == '1'
-    if '--debug' in sys.argv:
-        sys.argv.remove('--debug')
+
+def load_config(args: argparse.Namespace) -> Config:
+    """``args.config`` with ``--cfg-options`` merged in (and, where the tool takes them,
+    ``--work-dir`` and ``--launcher`` set)."""
+    from .run import set_launcher, set_work_dir
+    if not os.path.isfile(args.config):
+        raise FileNotFoundError(f'config {args.config} does not exist')
+    cfg = Config.fromfile(args.config)
+    if getattr(args, 'cfg_options', None) is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if hasattr(args, 'work_dir'):
+        set_work_dir(cfg, args.work_dir, args.config)
+    if hasattr(args, 'launcher'):
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+        set_launcher(cfg, args.launcher)
+    return cfg
+
+
+def run_main(main: Callable[[argparse.Namespace], None],
+             parse_args: Callable[[], argparse.Namespace]) -> None:
+    """``main(parse_args())``; on a user error print ``error: <message>`` and exit 1, unless
+    ``--debug`` (or HOURGLASS_DEBUG=1) asks for the traceback."""
+    args = parse_args()
     try:
-        main()
+        main(args)
     except USER_ERRORS as error:
-        if debug:
+        if getattr(args, 'debug', False) or os.environ.get('HOURGLASS_DEBUG') == '1':
             raise
         print(f'error: {user_message(error)}\n(run again with --debug for the traceback)',
               file=sys.stderr)
@@ -41,39 +111,25 @@ def run_main(main: Callable[[], None]) -> None:
 
 
 def user_message(error: BaseException) -> str:
-    """The message of a user error, without what was wrapped around it on the way.
-
-    A KeyError's message is its argument (``str()`` would quote it); mmengine's unknown-type
-    KeyError gets the close registered names; an error raised in a DataLoader worker, which
-    torch re-raises with the worker's traceback inside the message, is reduced to its last line.
-    """
-    message = str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+    """The message of a user error, without what was wrapped around it on the way: an error
+    raised in a DataLoader worker, which torch re-raises with the worker's traceback inside the
+    message, is reduced to its last line."""
+    message = str(error)
     if 'Original Traceback' in message:
         last = message.strip().splitlines()[-1]  # 'package.module.ErrorClass: message'
         message = last.split(': ', 1)[1] if ': ' in last else last
-    if isinstance(error, KeyError):
-        from .registry import explain_unknown_type
-        message = explain_unknown_type(message) or message
     return message
-
-
-def set_work_dir(cfg: ConfigDict, work_dir: str, config_path: str) -> None:
-    """work_dir priority, as in mmpose: command line > config > ./work_dirs/<config name>."""
-    import os.path as osp
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
 def read_image(path: str):
     """The image at ``path`` as a BGR uint8 array (H, W, 3), as mmpose's LoadImage reads it; one
     error naming the file when it is missing or not an image OpenCV decodes."""
-    import os.path as osp
     import mmcv
-    if not osp.isfile(path):
+
+    from .errors import DatasetError
+    if not os.path.isfile(path):
         raise FileNotFoundError(f'image {path} does not exist')
     image = mmcv.imread(path)  # None when OpenCV cannot decode the file
     if image is None:
-        raise ValueError(f'image {path} cannot be read: not an image format OpenCV decodes')
+        raise DatasetError(f'image {path} cannot be read: not an image format OpenCV decodes')
     return image

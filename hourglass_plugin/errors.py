@@ -13,6 +13,14 @@ class UnsafeCheckpointError(CheckpointError):
     """A checkpoint whose pickle names a global that could run code; nothing was executed."""
 
 
+class UsageError(HourglassPluginError, ValueError):
+    """A command-line argument or value that cannot be used (names the argument and value)."""
+
+
+class ExportError(HourglassPluginError):
+    """An exported graph that does not compute what the PyTorch model computes; nothing kept."""
+
+
 class ConfigError(HourglassPluginError, ValueError):
     """A config whose parts do not fit together (names the config key and its value)."""
 

@@ -76,6 +76,7 @@ def save_model(path, **backbone) -> str:
 def save_sample_head_boxes(path: str) -> str:
     """``mpii_gt_val.mat`` for the 5 real sample images (their head boxes derived from joints)."""
     import json
+
     from hourglass_plugin.datasets import head_boxes_from_joints, write_mpii_gt_mat
     with open(SAMPLE_ANNOTATIONS) as f:
         records = json.load(f)

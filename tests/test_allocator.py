@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from hourglass_plugin.perf.measure import page_faults_counted
+from benchmarks.measure import page_faults_counted
 
 # allocates and frees a 64 MiB map 5 times, then 10 times counting page faults, after the
 # setting named by argv[1]
@@ -14,7 +14,7 @@ import resource, sys
 from hourglass_plugin import allocator
 print(allocator.apply(sys.argv[1]))
 import torch
-for _ in range(5):  # the heap grows to its working size
+for _ in range(20):  # the heap grows to its working size
     torch.ones(16 * 2**20)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(10):
@@ -31,6 +31,7 @@ def churn(setting: str, **env) -> tuple:
     return applied, int(faults)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not page_faults_counted(), reason='the OS reports no page faults here')
 def test_tuned_setting_reuses_freed_maps_instead_of_faulting_new_pages():
     applied, default = churn('default')
@@ -41,6 +42,7 @@ def test_tuned_setting_reuses_freed_maps_instead_of_faulting_new_pages():
     assert tuned < default / 10
 
 
+@pytest.mark.slow
 def test_environment_switches_it_off():
     applied, _ = churn('tuned', HOURGLASS_ALLOCATOR='default')
     assert applied == 'default'

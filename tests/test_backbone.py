@@ -78,6 +78,7 @@ def test_detection_shapes_any_size(size):
     assert model.size_divisibility == 1
 
 
+@pytest.mark.slow
 def test_hg104_outputs_like_mmdet():
     """Full HG-104 at 511: one 256-channel map at 1/4 per stack, as CornerHead expects."""
     from mmdet.models.backbones import HourglassNet

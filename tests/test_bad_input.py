@@ -1,4 +1,4 @@
-"""Bad input (#7): broken datasets, configs and checkpoints are refused in one or two lines that
+"""Bad input: broken datasets, configs and checkpoints are refused in one or two lines that
 name the file, record or key and the value, before anything is trained or written. Joints outside
 the image are legal and train and evaluate. Broken files are copies in tmp_path, never the
 shared sample."""
@@ -20,10 +20,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from conftest import DATA, REPO
-from helpers import (TINY, build_tiny_model, save_model, save_sample_head_boxes,
-                     save_tiny_checkpoint)
+from helpers import TINY, build_tiny_model, save_model, save_sample_head_boxes, save_tiny_checkpoint
+from hourglass_plugin.checkpoint_fit import load_checked
 from hourglass_plugin.errors import CheckpointError, ConfigError, DatasetError
-from hourglass_plugin.preflight import check_before_run, check_checkpoint
+from hourglass_plugin.run import prepare_run
 
 SAMPLE = osp.join(DATA, 'mpii_sample')
 #: The image of record 2 of the sample's annotations.json.
@@ -217,7 +217,7 @@ def test_image_corrupt_inside_named_when_loaded(sample):
 
 
 def test_image_corrupt_inside_named_in_one_line_from_a_worker(sample, tmp_path, run_tool_here,
-                                                            one_thread):
+                                                              one_thread):
     """Raised in a DataLoader worker, which torch re-raises with the worker's traceback in the
     message: the tool still prints the one line."""
     path = osp.join(sample, 'images', RECORD2_IMAGE)
@@ -247,7 +247,7 @@ def test_pckh_without_head_box_file_refused_before_testing():
     cfg = tiny_cfg()  # test_evaluator MpiiPCKAccuracy, no headbox_file
     with pytest.raises(ConfigError, match=r'test_evaluator computes PCKh.*test_dataloader\.'
                        r'dataset\.headbox_file is not set'):
-        check_before_run(cfg, 'test')
+        prepare_run(cfg, 'test')
 
 
 def test_tools_test_names_missing_head_box_file_before_testing(tmp_path, run_tool_here):
@@ -261,6 +261,7 @@ def test_tools_test_names_missing_head_box_file_before_testing(tmp_path, run_too
     assert not work_dir.exists()  # refused before the Runner (and its logs) started
 
 
+@pytest.mark.slow
 def test_tools_train_refuses_missing_image_before_training(sample, tmp_path):
     os.remove(osp.join(sample, 'images', RECORD2_IMAGE))
     work_dir = tmp_path / 'work'
@@ -271,6 +272,7 @@ def test_tools_train_refuses_missing_image_before_training(sample, tmp_path):
     assert not work_dir.exists()
 
 
+@pytest.mark.slow
 def test_joints_outside_the_image_train_and_evaluate(sample, tmp_path, one_thread):
     """Legal, as in MPII: such a record passes the checks, trains with finite losses and is
     evaluated (PCKh computed)."""
@@ -288,8 +290,8 @@ def test_joints_outside_the_image_train_and_evaluate(sample, tmp_path, one_threa
     cfg.work_dir = str(tmp_path / 'work')
     cfg.train_cfg.max_epochs = 1
     cfg.default_hooks.logger.interval = 1
-    check_before_run(cfg, 'train')
-    check_before_run(cfg, 'test')
+    prepare_run(cfg, 'train')
+    prepare_run(cfg, 'test')
     runner = Runner.from_cfg(cfg)
     runner.train()
     losses = runner.message_hub.get_scalar('train/loss').data[0]
@@ -304,7 +306,7 @@ def test_joints_outside_the_image_train_and_evaluate(sample, tmp_path, one_threa
 def test_head_stacks_must_equal_backbone_stacks():
     with pytest.raises(ConfigError, match=r'model\.head\.num_stacks=3 but model\.backbone\.'
                        r'num_stacks=2'):
-        check_before_run(tiny_cfg(**{'model.head.num_stacks': 3}), 'model')
+        prepare_run(tiny_cfg(**{'model.head.num_stacks': 3}), 'model')
 
 
 def test_head_channels_must_equal_backbone_outputs():
@@ -312,7 +314,7 @@ def test_head_channels_must_equal_backbone_outputs():
     cfg.model.head.update(in_channels=17, final_layer=dict(kernel_size=1))  # a 1x1 conv 17 -> 16
     with pytest.raises(ConfigError, match=r'model\.head\.in_channels=17 but each stack of the '
                        r'backbone outputs 16 channels'):
-        check_before_run(cfg, 'model')
+        prepare_run(cfg, 'model')
 
 
 @pytest.mark.parametrize('key, size, expected', [
@@ -324,17 +326,17 @@ def test_head_channels_must_equal_backbone_outputs():
 ])
 def test_input_size_the_backbone_cannot_divide(key, size, expected):
     with pytest.raises(ConfigError, match=expected):
-        check_before_run(tiny_cfg(**{key: size}), 'train')
+        prepare_run(tiny_cfg(**{key: size}), 'train')
 
 
 def test_divisible_input_size_passes():
-    check_before_run(tiny_cfg(**{'model.head.decoder.input_size': (96, 48)}), 'model')
+    prepare_run(tiny_cfg(**{'model.head.decoder.input_size': (96, 48)}), 'model')
 
 
 def test_unknown_type_says_what_is_close():
     cfg = tiny_cfg(**{'train_dataloader.dataset.pipeline.2.type': 'TopDownAfine'})
     with pytest.raises(ConfigError) as info:
-        check_before_run(cfg, 'train')
+        prepare_run(cfg, 'train')
     assert str(info.value).startswith(
         "train_dataloader.dataset.pipeline[2].type: type 'TopDownAfine' is not in the "
         "mmpose::transform registry; did you mean 'TopdownAffine'")
@@ -362,6 +364,7 @@ def test_tools_train_refuses_inconsistent_backbone(tmp_path, run_tool_here, opti
     assert not work_dir.exists()
 
 
+@pytest.mark.slow
 def test_tools_train_unknown_type_did_you_mean(tmp_path):
     work_dir = tmp_path / 'work'
     message = user_error(run_tool('train.py', TINY, '--work-dir', str(work_dir), '--cfg-options',
@@ -379,7 +382,7 @@ def test_wrong_architecture_lists_the_keys(tmp_path):
     model = build_tiny_model()
     more_stacks = save_model(tmp_path / 'hg3.pth', num_stacks=3)
     with pytest.raises(CheckpointError) as info:
-        check_checkpoint(model, more_stacks)
+        load_checked(model, more_stacks)
     message = str(info.value)
     assert f'checkpoint {more_stacks} does not fit the model of this config: ' in message
     assert 'unexpected keys (backbone.hourglasses.2.* x' in message
@@ -387,19 +390,20 @@ def test_wrong_architecture_lists_the_keys(tmp_path):
     wider = save_model(tmp_path / 'wide.pth', feat_channels=48)
     with pytest.raises(CheckpointError, match=r'mis-shaped \(backbone\.stack_outputs\.0\.'
                        r'[\w.]+: checkpoint \(48, [\d, ]+\), model \(32, '):
-        check_checkpoint(model, wider)
+        load_checked(model, wider)
     state = build_tiny_model().state_dict()
     del state['backbone.stem.conv.conv.weight']
     torch.save({'state_dict': state}, tmp_path / 'less.pth')
     with pytest.raises(CheckpointError, match=r'1 missing keys \(backbone\.stem\.conv\.conv\.'
                        r'weight\)'):
-        check_checkpoint(model, str(tmp_path / 'less.pth'))
+        load_checked(model, str(tmp_path / 'less.pth'))
 
 
 def test_same_architecture_passes(tmp_path):
-    check_checkpoint(build_tiny_model(), save_tiny_checkpoint(str(tmp_path / 'tiny.pth')))
+    load_checked(build_tiny_model(), save_tiny_checkpoint(str(tmp_path / 'tiny.pth')))
 
 
+@pytest.mark.slow
 def test_tools_test_refuses_wrong_architecture(tmp_path):
     checkpoint = save_model(tmp_path / 'hg3.pth', num_stacks=3)
     work_dir = tmp_path / 'work'
@@ -419,6 +423,7 @@ class Evil:
         return (open, (self.target, 'w'))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('kind', ['wrong architecture', 'truncated', 'code in the pickle'])
 def test_tools_train_refuses_bad_load_from_and_keeps_the_work_dir(tmp_path, kind, run_tool_here):
     """Nothing written or lost: the work dir's checkpoint and files stay byte for byte. (The

@@ -105,6 +105,7 @@ def test_use_amp_picks_the_wrapper_for_a_cpu():
             use_amp(cfg)
 
 
+@pytest.mark.slow
 def test_amp_resumes_an_fp32_run(tmp_path):
     """tools/train.py: 1 epoch in fp32, then --resume --amp for the 2nd; the precision is said
     in the log, and the checkpoint stays fp32."""

@@ -19,12 +19,14 @@ from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import save_checkpoint
 
+from conftest import DATA, REPO
+from helpers import TINY, save_sample_head_boxes
 from hourglass_plugin.engine import find_resumable_checkpoint, is_complete_checkpoint
 from hourglass_plugin.engine.atomic_files import TEMPORARY_NAME, remove_orphaned_temporaries
 from hourglass_plugin.errors import NonFiniteLossError
 from hourglass_plugin.safe_loading import load_checkpoint_safely
-from conftest import DATA, REPO
-from helpers import TINY, save_sample_head_boxes
+
+pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
 TESTS = osp.dirname(osp.abspath(__file__))
 TRAIN = osp.join(REPO, 'tools', 'train.py')
@@ -84,6 +86,7 @@ ATOMIC = dict(backend='atomic_local')
 
 def test_importing_the_plugin_leaves_mmengines_local_backend_alone():
     from mmengine.fileio import LocalBackend, get_file_backend
+
     from hourglass_plugin.engine import AtomicLocalBackend
     assert type(get_file_backend('/tmp/x.pth')) is LocalBackend
     assert type(get_file_backend('/tmp/x.pth', backend_args=ATOMIC)) is AtomicLocalBackend

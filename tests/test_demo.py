@@ -10,6 +10,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # end to end: see setup.cfg
+
 
 def test_demo_flow_writes_table_and_pictures(tmp_path):
     work_dir, data_root = tmp_path / 'demo', tmp_path / 'synthetic'
@@ -89,10 +91,11 @@ def test_demo_resumes_only_its_own_run_and_moves_another_aside(tmp_path):
 
 def test_demo_options_seed_the_training_and_the_users_come_last():
     import argparse
+
     from mmengine.config import Config
     demo = _demo_module()
     args = argparse.Namespace(data_root='d', seed=7, cfg_options=['train_cfg.max_iters=4'])
-    from hourglass_plugin.demo import DEMO_CONFIG
+    from demo_kit import DEMO_CONFIG
     cfg = Config.fromfile(DEMO_CONFIG)
     cfg.merge_from_dict(demo.options_dict(demo.run_options(args)))
     assert cfg.randomness.seed == 7 and cfg.train_cfg.max_iters == 4

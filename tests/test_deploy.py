@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from hourglass_plugin.deploy import export_onnx, load_engine, parity, run_with_engine
-from hourglass_plugin.deploy.export import PARITY_TOLERANCE
 from conftest import CONFIGS, DATA, REPO
 from helpers import TINY, build_tiny_model, save_tiny_checkpoint
+from hourglass_plugin.deploy import export_onnx, load_engine, parity, run_with_engine
+from hourglass_plugin.deploy.export import PARITY_TOLERANCE
+
+pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
 ENGINES = ('onnxruntime', 'openvino')
 IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')
@@ -109,16 +111,17 @@ def test_openvino_precision_is_explicit(tiny_model, tiny_graphs):
 @pytest.mark.parametrize('backend', ENGINES)
 def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend):
     """mmpose's own predict (flip test, codec) on engine heatmaps gives PyTorch's keypoints."""
-    from mmpose.structures import PoseDataSample
-    from mmengine.structures import InstanceData
     import copy
+
+    from mmengine.structures import InstanceData
+    from mmpose.structures import PoseDataSample
     x = torch.randn(2, 3, 64, 64)
     samples = []
     for _ in range(2):
         sample = PoseDataSample(metainfo=dict(input_size=(64, 64), input_center=np.array(
             [32., 32.]), input_scale=np.array([64., 64.]), flip_indices=list(range(16))))
         sample.gt_instances = InstanceData(bboxes=np.array([[0., 0., 64., 64.]]),
-                                            bbox_scores=np.ones(1))
+                                           bbox_scores=np.ones(1))
         samples.append(sample)
     model = copy.deepcopy(tiny_model)
     model.test_cfg = dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)
@@ -166,7 +169,7 @@ def _export_module():
 
 
 def test_export_that_differs_is_refused_and_leaves_nothing(tiny_checkpoint, tmp_path,
-                                                            monkeypatch):
+                                                           monkeypatch):
     import hourglass_plugin.deploy as deploy
     real = deploy.load_engine
 
@@ -185,9 +188,9 @@ def test_export_that_differs_is_refused_and_leaves_nothing(tiny_checkpoint, tmp_
 
 
 def test_detection_backbone_exports_every_stack(tmp_path):
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmdet.registry import MODELS
     init_default_scope('mmdet')
     model = MODELS.build(Config.fromfile(DET).model)
     checkpoint = str(tmp_path / 'det.pth')
@@ -232,7 +235,7 @@ def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path):
 def demo_run(tmp_path_factory):
     """The demo's config trained briefly on a small rendering of its synthetic data, exported:
     (data root, checkpoint, ONNX file, the --cfg-options that point the config at the data)."""
-    from hourglass_plugin.demo import render_dataset
+    from demo_kit import render_dataset
     tmp = tmp_path_factory.mktemp('demo')
     root = str(tmp / 'synthetic') + '/'
     render_dataset(root, num_train=64, num_val=32, seed=0)
@@ -325,9 +328,9 @@ def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path):
 
 def test_int8_of_a_detection_config_is_one_line(tmp_path):
     checkpoint = str(tmp_path / 'det.pth')
+    from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmdet.registry import MODELS
     init_default_scope('mmdet')
     torch.save({'state_dict': MODELS.build(Config.fromfile(DET).model).state_dict()}, checkpoint)
     result = run_tool('export.py', DET, checkpoint, '--out', str(tmp_path / 'det.onnx'),

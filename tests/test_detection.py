@@ -13,9 +13,9 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
-from hourglass_plugin.safe_loading import load_checkpoint_safely
 from conftest import CONFIGS, REPO
 from helpers import randomise_norms
+from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 TINY = osp.join(CONFIGS, 'cornernet',
                 'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
@@ -99,6 +99,7 @@ def run_tool(*args):
     return output
 
 
+@pytest.mark.slow
 def test_train_then_test_tools_report_coco_bbox_ap(tmp_path):
     train_dir, test_dir = tmp_path / 'train', tmp_path / 'test'
     run_tool('tools/train.py', TINY, '--work-dir', str(train_dir))
@@ -114,6 +115,7 @@ def test_train_then_test_tools_report_coco_bbox_ap(tmp_path):
     assert 0 <= float(match.group(1)) <= 1
 
 
+@pytest.mark.slow
 def test_converted_mmdet_cornernet_gives_the_same_boxes(mmdet_scope, tmp_path):
     cfg = Config.fromfile(TINY)
     theirs_cfg = cfg.model.copy()

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
+
 from hourglass_plugin.models import HeatmapMSELoss
 
 CODEC = dict(type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)

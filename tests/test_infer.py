@@ -45,6 +45,7 @@ def changed_pixels(out: str) -> np.ndarray:
     return np.stack([xs, ys], axis=-1)
 
 
+@pytest.mark.slow
 def test_whole_image_skeleton_is_drawn(checkpoint, tmp_path):
     out = str(tmp_path / 'pose.png')  # lossless: unchanged pixels stay equal to the input's
     result = run_infer(TINY, checkpoint, IMAGE, '--out', out, '--kpt-thr', '0')
@@ -54,6 +55,7 @@ def test_whole_image_skeleton_is_drawn(checkpoint, tmp_path):
     assert len(changed_pixels(out)) > 200  # keypoint discs and the links between them
 
 
+@pytest.mark.slow
 def test_box_crop_puts_the_skeleton_in_the_box(checkpoint, tmp_path):
     out = str(tmp_path / 'pose.png')
     x1, y1, x2, y2 = 900, 100, 1000, 300
@@ -71,6 +73,7 @@ def test_box_crop_puts_the_skeleton_in_the_box(checkpoint, tmp_path):
     assert np.all(np.abs(pixels - center) <= half), (pixels.min(0), pixels.max(0))
 
 
+@pytest.mark.slow
 def test_keypoints_below_the_threshold_are_not_drawn(checkpoint, tmp_path):
     out = str(tmp_path / 'pose.png')
     result = run_infer(TINY, checkpoint, IMAGE, '--out', out, '--kpt-thr', '1e9')
@@ -87,12 +90,14 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
+@pytest.mark.slow
 def test_missing_image_is_one_line(checkpoint, tmp_path):
     missing = str(tmp_path / 'nope.jpg')
     line = one_error_line(run_infer(TINY, checkpoint, missing))
     assert line == f'error: image {missing} does not exist'
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_model_is_refused(tmp_path):
     # weights of a 3-stack model for the 2-stack tiny config: mmengine alone would only warn
     other = save_model(tmp_path / 'hg3.pth', num_stacks=3)
@@ -103,6 +108,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bad_box_is_one_line(checkpoint, tmp_path):
     line = one_error_line(run_infer(TINY, checkpoint, IMAGE, '--bbox', '100', '50', '40', '300',
                                     '--out', str(tmp_path / 'pose.png')))
@@ -127,14 +133,17 @@ def test_box_partly_outside_the_image_is_kept(infer_module):
     assert infer_module.check_bbox(None, 1280, 720) is None
 
 
-def test_unreadable_image_names_the_file(infer_module, tmp_path):
+def test_unreadable_image_names_the_file(tmp_path):
+    from hourglass_plugin.cli import read_image
+    from hourglass_plugin.errors import DatasetError
     fake = tmp_path / 'fake.jpg'
     fake.write_text('not an image')
-    with pytest.raises(ValueError, match=r'fake\.jpg cannot be read'):
-        infer_module.read_image(str(fake))
-    assert infer_module.read_image(IMAGE).shape == (720, 1280, 3)
+    with pytest.raises(DatasetError, match=r'fake\.jpg cannot be read'):
+        read_image(str(fake))
+    assert read_image(IMAGE).shape == (720, 1280, 3)
 
 
+@pytest.mark.slow
 def test_several_images_each_drawn_and_tiled(checkpoint, tmp_path):
     images = sorted(os.listdir(osp.join(DATA, 'mpii_sample', 'images')))[:3]
     paths = [osp.join(DATA, 'mpii_sample', 'images', name) for name in images]
@@ -149,6 +158,7 @@ def test_several_images_each_drawn_and_tiled(checkpoint, tmp_path):
     assert picture.shape[1] >= 3 * 240
 
 
+@pytest.mark.slow
 def test_bbox_with_several_images_is_refused(checkpoint, tmp_path):
     result = run_infer(TINY, checkpoint, IMAGE, IMAGE, '--bbox', '0', '0', '10', '10', '--out',
                        str(tmp_path))

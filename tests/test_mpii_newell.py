@@ -94,6 +94,6 @@ def test_a_file_without_normalize_is_named(tmp_path):
             dst[key] = src[key][()]
     result = convert(bad, tmp_path / 'out')
     assert result.returncode == 1
-    assert result.stderr.count('\n') == 1
+    assert result.stderr.startswith('error: ') and result.stderr.count('\n') == 2  # + --debug
     assert str(bad) in result.stderr and 'normalize' in result.stderr
     assert not osp.exists(tmp_path / 'out' / 'annotations' / 'mpii_val.json')

@@ -48,7 +48,8 @@ def test_test_tool_builds_once_and_loads_once(counts, tmp_path, monkeypatch):
     monkeypatch.setattr(sys, 'argv', [
         'test.py', TINY, checkpoint, '--work-dir', str(tmp_path / 'work'), '--cfg-options',
         f'test_dataloader.dataset.headbox_file={head_boxes}'])
-    tool('test').main()
+    module = tool('test')
+    module.main(module.parse_args())
     assert counts == {'built': 1, 'loaded': 1}
 
 
@@ -59,7 +60,8 @@ def test_train_tool_builds_once_and_loads_load_from_once(counts, tmp_path, monke
     monkeypatch.setattr(sys, 'argv', [
         'train.py', TINY, '--work-dir', str(work), '--cfg-options', f'load_from={checkpoint}',
         'train_cfg.max_epochs=1'])
-    tool('train').main()
+    module = tool('train')
+    module.main(module.parse_args())
     assert counts == {'built': 1, 'loaded': 1}
     # the weights trained from are the checkpoint's: one step of RMSprop away from them
     from hourglass_plugin.safe_loading import load_checkpoint_safely

@@ -35,6 +35,7 @@ def ranges(option: str, key: str = None) -> list:
     ('install_requires', None, 'stack.txt'),
     ('options.extras_require', 'deploy', 'deploy.txt'),
     ('options.extras_require', 'tests', 'stack.txt'),
+    ('options.extras_require', 'lint', 'lint.txt'),
 ])
 def test_setup_cfg_ranges_admit_the_pinned_stack(option, key, pinned):
     versions = pins(pinned)
@@ -46,7 +47,8 @@ def test_setup_cfg_ranges_admit_the_pinned_stack(option, key, pinned):
 
 
 def test_ranges_are_ranges_not_pins():
-    for requirement in ranges('install_requires') + ranges('options.extras_require', 'deploy'):
+    for requirement in (ranges('install_requires') + ranges('options.extras_require', 'deploy')
+                        + ranges('options.extras_require', 'lint')):
         assert all(spec.operator != '==' for spec in requirement.specifier), str(requirement)
 
 

@@ -10,6 +10,8 @@ from mmengine.runner import Runner
 from conftest import DATA, REPO
 from helpers import save_sample_head_boxes
 
+pytestmark = pytest.mark.slow  # end to end: see setup.cfg
+
 OVERFIT = osp.join(DATA, 'configs', 'overfit_hg2_mpii-sample-128x128.py')
 
 

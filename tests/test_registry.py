@@ -27,6 +27,7 @@ BUILD = textwrap.dedent("""
     ('cornernet/cornernet_stacked-hourglass104_8xb6-210e-mstest_coco.py',
      'mmdet CornerNet StackedHourglass CornerHead'),
 ])
+@pytest.mark.slow
 def test_config_builds_in_its_scope(config, expected):
     result = subprocess.run([sys.executable, '-c', BUILD, osp.join(CONFIGS, config)],
                             capture_output=True, text=True)
@@ -37,6 +38,7 @@ def test_config_builds_in_its_scope(config, expected):
 def test_names_do_not_collide_and_resolve_in_both_registries():
     from mmdet.registry import MODELS as DET
     from mmpose.registry import MODELS as POSE
+
     from hourglass_plugin.models import HeatmapMSELoss, StackedHourglass, StackedHourglassHead
     assert POSE.get('StackedHourglass') is StackedHourglass
     assert DET.get('StackedHourglass') is StackedHourglass

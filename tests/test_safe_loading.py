@@ -9,11 +9,10 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from hourglass_plugin.errors import CheckpointError, UnsafeCheckpointError
-from hourglass_plugin.safe_loading import load_checkpoint_safely
 from conftest import REPO
 from helpers import TINY
-
+from hourglass_plugin.errors import CheckpointError, UnsafeCheckpointError
+from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 
 class Evil:
@@ -58,6 +57,7 @@ def trained(tmp_path_factory):
     return work_dir
 
 
+@pytest.mark.slow
 def test_importing_the_plugin_is_what_makes_runner_checkpoints_load(trained):
     """torch 2.13 refuses mmengine's checkpoint; after ``import hourglass_plugin`` it loads."""
     code = ('import sys, torch\n'
@@ -77,6 +77,7 @@ def test_importing_the_plugin_is_what_makes_runner_checkpoints_load(trained):
     assert lines[1].startswith('loaded-after 2') and 'log_scalars' in lines[1]
 
 
+@pytest.mark.slow
 def test_runner_resumes_from_its_checkpoint(trained, tmp_path):
     cwd = os.getcwd()
     os.chdir(REPO)
@@ -94,8 +95,8 @@ def test_runner_resumes_from_its_checkpoint(trained, tmp_path):
 
 
 def test_load_from_builds_and_loads_weights(trained):
-    from mmengine.runner import load_checkpoint
     from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
     from mmpose.registry import MODELS
     init_default_scope('mmpose')
     model = MODELS.build(Config.fromfile(TINY).model)
@@ -128,6 +129,7 @@ def test_getattr_is_only_allowed_for_history_buffer(tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.slow
 def test_tools_test_refuses_malicious_checkpoint(tmp_path):
     target = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
@@ -168,6 +170,7 @@ def test_harmless_constructs_of_checkpoints_load(tmp_path):
     scalars of every dtype but object, datetime values."""
     import collections
     import datetime
+
     import numpy as np
     scalars = {code: np.zeros(1, dtype=code)[0] for code in np.typecodes['All']
                if code != 'O'}

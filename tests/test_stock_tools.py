@@ -16,6 +16,8 @@ import pytest
 from conftest import CONFIGS, DATA, REPO
 from helpers import TINY, save_sample_head_boxes
 
+pytestmark = pytest.mark.slow  # end to end: see setup.cfg
+
 DET = osp.join(CONFIGS, 'cornernet',
                'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
 
@@ -111,6 +113,7 @@ def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path):
     being written, then resumed with its own --resume: the config's CrashSafeCheckpointHook
     left a whole checkpoint and a last_checkpoint that names it, so training finishes."""
     from test_crash_recovery import RESUME_CFG, TESTS, _kill_when
+
     from hourglass_plugin.safe_loading import load_checkpoint_safely
     head_boxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
     options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={head_boxes}']

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from scipy.io import loadmat
 
-from hourglass_plugin.demo.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS,
-                                                      PELVIS, R_HIP, R_SHOULDER, THORAX,
-                                                      UPPER_NECK, _draw_figure, _Figure,
-                                                      _sample_colours, is_complete,
-                                                      render_dataset, sample_canonical_pose)
+from demo_kit.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS, PELVIS, R_HIP,
+                                     R_SHOULDER, THORAX, UPPER_NECK, _draw_figure, _Figure,
+                                     _sample_colours, is_complete, render_dataset,
+                                     sample_canonical_pose)
 
 NUM_TRAIN, NUM_VAL, SIZE = 8, 4, (320, 320)
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -235,7 +234,7 @@ def test_cli_renders_once_then_is_a_no_op(tmp_path, capsys):
     tool = _tool()
     out = str(tmp_path / 'cli')
     argv = [out, '--num-train', '3', '--num-val', '2', '--seed', '5']
-    tool.main(argv)
+    tool.main(tool.parse_args(argv))
     assert 'rendered 3 train + 2 val images' in capsys.readouterr().out
     with open(osp.join(out, 'synthetic_meta.json')) as f:
         meta = json.load(f)
@@ -243,14 +242,14 @@ def test_cli_renders_once_then_is_a_no_op(tmp_path, capsys):
     stamps = {name: os.stat(osp.join(out, 'images', name)).st_mtime_ns
               for name in os.listdir(osp.join(out, 'images'))}
 
-    tool.main(argv)
+    tool.main(tool.parse_args(argv))
     assert 'nothing to do' in capsys.readouterr().out
     assert stamps == {name: os.stat(osp.join(out, 'images', name)).st_mtime_ns
                       for name in os.listdir(osp.join(out, 'images'))}
 
     # Other arguments, or an incomplete directory, render again.
     os.remove(osp.join(out, 'images', sorted(stamps)[0]))
-    tool.main(argv)
+    tool.main(tool.parse_args(argv))
     assert 'rendered' in capsys.readouterr().out
     assert len(os.listdir(osp.join(out, 'images'))) == 5
 
@@ -259,7 +258,7 @@ def test_cli_renders_once_then_is_a_no_op(tmp_path, capsys):
                                  ['--num-train', 'many']])
 def test_cli_rejects_invalid_arguments(tmp_path, capsys, bad):
     with pytest.raises(SystemExit) as error:
-        _tool().main([str(tmp_path / 'cli'), *bad])
+        _tool().parse_args([str(tmp_path / 'cli'), *bad])
     assert error.value.code == 2
     assert bad[0] in capsys.readouterr().err
     assert not osp.exists(tmp_path / 'cli')

@@ -1,19 +1,15 @@
-"""Activation checkpointing (``with_cp``) and the CPU training fast paths (``accel``) compute what
-the plain model computes: outputs, gradients, BatchNorm statistics, state dicts.
+"""Activation checkpointing (``with_cp``) computes what the plain model computes: outputs,
+gradients, BatchNorm statistics; and our network trains as princeton-vl's plain one does.
 
 Speed is not tested here (``tools/benchmark.py`` measures it, contenders side by side).
 """
 import pytest
 import torch
-import torch.nn.functional as F
 
-from hourglass_plugin.accel import accelerate
-from hourglass_plugin.accel.upsample_add import add_upsampled
-from hourglass_plugin.accel.workspace import kept_bytes, release_workspace
+from benchmarks.plain_posenet import PlainPoseNet
+from benchmarks.scenarios import pose_models
+from helpers import build
 from hourglass_plugin.conversion import convert_state_dict
-from hourglass_plugin.perf.plain_posenet import PlainPoseNet
-from hourglass_plugin.perf.scenarios import pose_models
-from helpers import build, randomise_norms
 from test_backbone import small_det_cfg, small_pose_cfg
 
 CFGS = {'pose': small_pose_cfg, 'det': small_det_cfg}
@@ -41,14 +37,11 @@ def assert_close(a, b, rel=1e-5):
 
 @pytest.mark.parametrize('kind', ['pose', 'det'])
 @pytest.mark.parametrize('with_cp', [True, 'block', 'hourglass'])
-@pytest.mark.parametrize('fast', [False, True])
-def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp, fast):
+def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp):
     torch.manual_seed(0)
     base = build(CFGS[kind](num_stacks=2))
     cp = build(CFGS[kind](num_stacks=2, with_cp=with_cp))
     cp.load_state_dict(base.state_dict())
-    if fast:
-        accelerate(base), accelerate(cp)
     x = torch.randn(2, 3, 64, 64)
     (o1, g1, b1), (o2, g2, b2) = train_step(base, x), train_step(cp, x)
     for a, b in zip(o1, o2):
@@ -57,21 +50,6 @@ def test_with_cp_same_outputs_gradients_and_norm_statistics(kind, with_cp, fast)
         assert torch.equal(g1[name], g2[name]), name
     for name in b1:  # running statistics updated once, not again during recomputation
         assert torch.equal(b1[name], b2[name]), name
-
-
-@pytest.mark.parametrize('with_cp', [True, 'block', 'hourglass'])
-def test_accelerated_with_cp_keeps_no_workspace(with_cp):
-    """Checkpointed models keep only their regions' inputs: accelerated, their units make
-    relu(bn(x)) anew and free it, forward, recomputation and backward alike."""
-    model = build(small_pose_cfg(with_cp=with_cp)).train()
-    accelerate(model)
-    release_workspace()
-    train_step(model, torch.randn(2, 3, 64, 64))
-    assert kept_bytes() == 0
-    plain = build(small_pose_cfg()).train()
-    accelerate(plain)
-    train_step(plain, torch.randn(2, 3, 64, 64))
-    assert kept_bytes() > 0  # without checkpointing the units do share maps
 
 
 def saved_bytes(model, x):
@@ -92,8 +70,6 @@ def test_with_cp_keeps_less_for_backward(kind):
     x = torch.randn(2, 3, 64, 64)
     sizes = {cp: saved_bytes(build(CFGS[kind](num_stacks=2, with_cp=cp)).train(), x)
              for cp in (False, True, 'hourglass')}
-    # (without checkpointing the pre-activation units already keep only their input, see
-    # conv_norm_act: what is left to save here is the rest of each unit, the stem and the outputs)
     assert sizes[True] < 0.65 * sizes[False], sizes
     assert sizes['hourglass'] < 0.8 * sizes[False], sizes  # stem and stack outputs stay
 
@@ -134,23 +110,6 @@ def test_with_cp_per_unit_checkpoints_the_stem_conv(monkeypatch, with_cp, expect
     assert [names[m] for m in calls] == expected
 
 
-@pytest.mark.parametrize('low, high', [((3, 4), (6, 8)), ((4, 5), (7, 9)), ((2, 2), (3, 4))])
-@pytest.mark.parametrize('channels_last', [False, True])
-def test_add_upsampled_is_interpolate_plus_add(low, high, channels_last):
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    up1 = torch.randn(2, 5, *high).contiguous(memory_format=fmt).requires_grad_()
-    low3 = torch.randn(2, 5, *low).contiguous(memory_format=fmt).requires_grad_()
-    got = add_upsampled(up1, low3)
-    expected = up1 + F.interpolate(low3, size=high, mode='nearest')
-    assert torch.equal(got, expected)
-    assert got.is_contiguous(memory_format=fmt)
-    grad = torch.randn_like(got)
-    g_got = torch.autograd.grad(got, (up1, low3), grad)
-    g_exp = torch.autograd.grad(expected, (up1, low3), grad)
-    for a, b in zip(g_got, g_exp):
-        assert_close(a, b)
-
-
 def grads_in_our_names(plain):
     """The plain model's gradients, renamed by the princeton converter (buffers fill the rest)."""
     state = plain.state_dict()
@@ -159,13 +118,10 @@ def grads_in_our_names(plain):
     return {k[len('backbone.'):]: v for k, v in converted.items()}
 
 
-@pytest.mark.parametrize('fast', [False, True])
-def test_training_path_equals_plain_eager_network(fast):
-    """Ours (channels-last; accelerated: in-place backward, broadcast upsampling) vs
-    princeton-vl's plain eager network: same heatmaps and gradients in a training step."""
+def test_training_path_equals_plain_eager_network():
+    """Ours (channels-last) vs princeton-vl's plain eager network: same heatmaps and gradients
+    in a training step."""
     plain, ours = pose_models(stacks=2, order=2, device=torch.device('cpu'))
-    if fast:
-        assert accelerate(ours) > 0
     x = torch.randn(2, 3, 64, 64)
     plain.train()
     expected = plain(x.permute(0, 2, 3, 1).contiguous()).unbind(1)
@@ -190,48 +146,3 @@ def test_training_path_equals_plain_eager_network(fast):
 def test_plain_posenet_takes_nhwc():
     out = PlainPoseNet(1, 32, 4, order=1).eval()(torch.randn(2, 32, 32, 3))
     assert out.shape == (2, 1, 4, 8, 8)
-
-
-@pytest.mark.parametrize('kind', ['pose', 'det'])
-@pytest.mark.parametrize('channels_last', [False, True])
-def test_accelerate_changes_nothing_but_speed(kind, channels_last):
-    """Same state dict (keys, values, memory formats), same outputs and BatchNorm statistics bit
-    for bit, gradients to rounding, over two steps (the statistics' update depends on the
-    count)."""
-    torch.manual_seed(0)
-    plain = randomise_norms(build(CFGS[kind](num_stacks=2, channels_last=channels_last)))
-    fast = build(CFGS[kind](num_stacks=2, channels_last=channels_last))
-    fast.load_state_dict(plain.state_dict())
-    before = fast.state_dict()
-    assert accelerate(fast) > 0
-    after = fast.state_dict()
-    assert list(before) == list(after)
-    # the same storage, nothing re-made or copied
-    assert all(before[k].data_ptr() == after[k].data_ptr() for k in before)
-    assert accelerate(fast) == 0  # already accelerated: nothing left to change
-    x = torch.randn(2, 3, 64, 64)
-    for _ in range(2):
-        (o1, g1, b1), (o2, g2, b2) = train_step(plain, x), train_step(fast, x)
-        for a, b in zip(o1, o2):
-            assert_close(a, b, rel=1e-6)
-        for name in b1:
-            assert_close(b1[name].float(), b2[name].float(), rel=1e-6)
-        largest = max(float(g.abs().max()) for g in g1.values())
-        for name in g1:  # (a conv bias before a training-mode BN: 0 but for rounding)
-            scale = max(float(g1[name].abs().max()), 0.1 * largest)
-            assert float((g1[name] - g2[name]).abs().max()) <= 1e-5 * scale, name
-    with torch.no_grad():  # inference: the fast paths step aside
-        for a, b in zip(plain.eval()(x), fast.eval()(x)):
-            assert torch.equal(a, b)
-
-
-def test_accelerate_hook_switches_the_run_model_on():
-    from types import SimpleNamespace
-    from hourglass_plugin.accel.units import FastResidual
-    from hourglass_plugin.engine import AccelerateHook
-    model = build(small_pose_cfg())
-    messages = []
-    runner = SimpleNamespace(model=model, logger=SimpleNamespace(info=messages.append))
-    AccelerateHook().before_run(runner)
-    assert any(isinstance(m, FastResidual) for m in model.modules())
-    assert messages and 'units of the backbone' in messages[0]

@@ -1,17 +1,16 @@
 """Side-by-side speed and memory of our paths against plain PyTorch and mmdet's HourglassNet.
 
-    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings
-                               demo_train]
-                              [--rounds N]
-                              [--out work_dirs/benchmark/perf.json] [--compile] [--tiny]
-                              [--device cpu|cuda] [--no-memory]
+    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings]
+                              [--rounds N] [--out work_dirs/benchmark/perf.json] [--compile]
+                              [--tiny] [--device cpu|cuda] [--no-memory]
                               [--allocator {default,tuned,both}]
 
+The harness and its reference network are the repository's ``benchmarks/``.
 Each scenario runs its contenders in this one process, in turn, round after round (load from
 elsewhere hits all alike); the ratio is the median over rounds of a contender's time over the
 reference's in the same round. GFLOP/s count the useful conv work (forward convs, x3 for a
 training step), next to this machine's conv peak measured at the start. Step memory: see
-``hourglass_plugin/perf/measure.py``. Conv s (training steps): the seconds of one step spent in
+``benchmarks/measure.py``. Conv s (training steps): the seconds of one step spent in
 convolutions, and their ratio to the reference's time, the lowest ratio these convolutions
 allow. Page faults and sys s: the step's minor page faults and
 system CPU seconds (medians over rounds), the kernel's share of a contender's time; blank where
@@ -36,12 +35,14 @@ import sys
 import torch
 
 import hourglass_plugin  # noqa: F401  registrations
-from hourglass_plugin.perf.model_benchmark import device_name
-from hourglass_plugin import allocator
-from hourglass_plugin.cli import run_main
-from hourglass_plugin.perf import demo_train, engine_settings, measure, scenarios
+from hourglass_plugin import allocator, cli
+from hourglass_plugin.errors import UsageError
 
-SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings', 'demo_train')
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's benchmarks/
+from benchmarks import engine_settings, measure, scenarios  # noqa: E402
+from benchmarks.model_benchmark import device_name  # noqa: E402
+
+SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings')
 #: environment variables that change what is measured (threads, glibc's allocator, torch's
 #: huge pages), recorded with every run (and every ``MALLOC_*``): e.g. ``MALLOC_MMAP_THRESHOLD_``
 #: and ``MALLOC_TRIM_THRESHOLD_`` large enough to keep freed memory mapped take the page faults
@@ -51,22 +52,19 @@ MEASURED_ENV = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'GLIBC_TUNABLES', 'LD_PREL
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = cli.tool_parser(__doc__.split('\n')[0])
     parser.add_argument('--scenarios', nargs='+', choices=SCENARIOS, default=list(SCENARIOS[:3]),
                         help='default: pose_train pose_infer hg104_train')
     parser.add_argument('--rounds', type=int, default=3, help='timed rounds per scenario')
     parser.add_argument('--out', default='work_dirs/benchmark/perf.json', help='JSON output')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda')
+    parser.add_argument('--device', default='cpu', help='torch device: cpu or cuda')
     parser.add_argument('--compile', action='store_true',
                         help='also time inference under torch.compile (minutes of compiling)')
     parser.add_argument('--allocator', choices=allocator.SETTINGS + ('both', ), default='both',
                         help="glibc's allocator setting(s) to run under (default: both)")
     parser.add_argument('--no-memory', action='store_true', help='skip the step memory runs')
     parser.add_argument('--tiny', action='store_true', help='toy sizes (smoke test)')
-    args = parser.parse_args()
-    if args.rounds < 1:
-        raise ValueError(f'--rounds must be >= 1, got {args.rounds}')
-    return args
+    return parser.parse_args()
 
 
 def load_average() -> str:
@@ -124,8 +122,9 @@ def run_each_allocator(args: argparse.Namespace) -> None:
         print(f'wrote {args.out}')
 
 
-def main() -> None:
-    args = parse_args()
+def main(args: argparse.Namespace) -> None:
+    if args.rounds < 1:
+        raise UsageError(f'--rounds must be >= 1, got {args.rounds}')
     if args.allocator == 'both':
         run_each_allocator(args)
         return
@@ -156,9 +155,6 @@ def main() -> None:
             rounds=args.rounds, device=args.device, memory=not args.no_memory,
             **(dict(batch=2, size=64, small=True) if args.tiny else {})),
         'engine_settings': lambda: engine_settings.engine_settings(rounds=args.rounds, **tiny),
-        'demo_train': lambda: demo_train.demo_train(
-            rounds=args.rounds, device=args.device, memory=not args.no_memory,
-            **(dict(batch=2, num_images=8, iterations=1) if args.tiny else {})),
     }
     results = []
     for name in args.scenarios:
@@ -177,4 +173,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    cli.run_main(main, parse_args)

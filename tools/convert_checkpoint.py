@@ -15,7 +15,6 @@ where the weights cannot tell, e.g. an mmpose backbone), which mmpose's ``init_m
 temporary file and renamed into place (``hourglass_plugin.engine.atomic_write``: a failed write
 leaves DST as it was).
 """
-import argparse
 import io
 import json
 import os
@@ -23,7 +22,7 @@ import os
 import torch
 
 import hourglass_plugin  # noqa: F401  safe checkpoint loading
-from hourglass_plugin.cli import run_main
+from hourglass_plugin import cli
 from hourglass_plugin.conversion import SOURCES, convert_state_dict
 from hourglass_plugin.conversion.keypoints import KEYPOINT_SETS, dataset_meta, keypoint_set
 from hourglass_plugin.engine import atomic_write
@@ -31,8 +30,8 @@ from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def parse_args():
+    parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('src', help='source checkpoint')
     parser.add_argument('dst', help='where to write the converted checkpoint')
     parser.add_argument('--source', required=True, choices=sorted(SOURCES),
@@ -43,8 +42,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = parse_args()
+def main(args) -> None:
     checkpoint = load_checkpoint_safely(args.src, map_location='cpu')
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
         else None
@@ -73,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    cli.run_main(main, parse_args)

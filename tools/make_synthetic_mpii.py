@@ -1,18 +1,23 @@
 """Render synthetic people in MPII's layout, for mmpose's MpiiDataset.
 
     python tools/make_synthetic_mpii.py OUT_DIR [--num-train N] [--num-val M] [--seed S]
-                                                [--image-size W H] [--debug]
+                                                [--shape H W] [--debug]
 
 Writes OUT_DIR/images/*.jpg, OUT_DIR/annotations/{mpii_train.json, mpii_val.json,
-mpii_gt_val.mat} and OUT_DIR/synthetic_meta.json (see hourglass_plugin.demo.synthetic_mpii).
+mpii_gt_val.mat} and OUT_DIR/synthetic_meta.json (see demo_kit/synthetic_mpii.py). The defaults
+are the demo's (``tools/demo.py``).
 When OUT_DIR already holds complete data of the same arguments it says so and does nothing.
 """
 import argparse
+import os.path as osp
+import sys
 import time
 from typing import Optional, Sequence
 
-from hourglass_plugin.cli import run_main
-from hourglass_plugin.demo.synthetic_mpii import is_complete, render_dataset
+from hourglass_plugin import cli
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's demo_kit/
+from demo_kit.synthetic_mpii import NUM_TRAIN, NUM_VAL, is_complete, render_dataset  # noqa: E402
 
 
 def _int_at_least(minimum: int):
@@ -31,23 +36,22 @@ def _int_at_least(minimum: int):
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Render a deterministic synthetic dataset of people in MPII\'s format')
+    parser = cli.tool_parser(
+        'Render a deterministic synthetic dataset of people in MPII\'s format')
     parser.add_argument('out_dir', help='dataset root to write (created if missing)')
-    parser.add_argument('--num-train', type=_int_at_least(1), default=1000,
-                        help='train images, one annotated person each (default 1000)')
-    parser.add_argument('--num-val', type=_int_at_least(1), default=200,
-                        help='val images, one annotated person each (default 200)')
+    parser.add_argument('--num-train', type=_int_at_least(1), default=NUM_TRAIN,
+                        help=f'train images, one annotated person each (default {NUM_TRAIN})')
+    parser.add_argument('--num-val', type=_int_at_least(1), default=NUM_VAL,
+                        help=f'val images, one annotated person each (default {NUM_VAL})')
     parser.add_argument('--seed', type=_int_at_least(0), default=0,
                         help='random seed; the same seed gives identical files (default 0)')
-    parser.add_argument('--image-size', type=_int_at_least(64), nargs=2, default=[320, 320],
-                        metavar=('W', 'H'), help='image width and height (default 320 320)')
+    parser.add_argument('--shape', type=_int_at_least(64), nargs=2, default=[320, 320],
+                        metavar=('H', 'W'), help='image height and width (default 320 320)')
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    size = tuple(args.image_size)
+def main(args: argparse.Namespace) -> None:
+    size = (args.shape[1], args.shape[0])  # (W, H)
     described = (f'{args.num_train} train + {args.num_val} val images, seed {args.seed}, '
                  f'{size[0]}x{size[1]}')
     if is_complete(args.out_dir, args.num_train, args.num_val, args.seed, size):
@@ -61,4 +65,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    cli.run_main(main, parse_args)

@@ -4,28 +4,28 @@ No checkpoint needed (``tools/test.py CONFIG CKPT --benchmark-only`` also times 
 GMACs are counted by mmengine's ``get_model_complexity_info`` (one multiply-add = one "flop" in
 its counting) for one image of the config's input size.
 """
-import argparse
+import os.path as osp
+import sys
 
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
+import hourglass_plugin  # noqa: F401  registrations
+from hourglass_plugin import cli
 
-import hourglass_plugin  # noqa: F401
-from hourglass_plugin.perf.model_benchmark import count_macs, input_size_from_config
-from hourglass_plugin.cli import run_main
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='input size (default: the codec input size of a pose config)')
-    args = parser.parse_args()
-    cfg = Config.fromfile(args.config)
+def parse_args():
+    return cli.tool_parser(__doc__.split('\n\n')[0], cli.add_config, cli.add_cfg_options,
+                           cli.add_shape).parse_args()
+
+
+def main(args) -> None:
+    sys.path.insert(0, REPO)  # the repository's benchmarks/
+    from benchmarks.model_benchmark import count_macs
+    from hourglass_plugin.run import check_input_size, input_size_from_config, prepare_run
+    cfg = cli.load_config(args)
     height, width = input_size_from_config(cfg, args.shape)
-    scope = cfg.get('default_scope', 'mmpose')
-    init_default_scope(scope)
-    registry = __import__(f'{scope}.registry', fromlist=['MODELS']).MODELS
-    model = registry.build(cfg.model).eval()
+    model = prepare_run(cfg, 'model').model.eval()
+    check_input_size(model, (height, width))
     print(f'config: {args.config}')
     print(f'input: 3x{height}x{width}')
     print(f'parameters (whole model): {sum(p.numel() for p in model.parameters()):,}')
@@ -36,4 +36,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    cli.run_main(main, parse_args)

@@ -77,4 +77,7 @@ step 08-deploy $PIP install -q "$(pin numpy)" -r requirements/deploy.txt
 # this package, editable, without re-resolving the stack above.
 step 09-plugin $PIP install -q --no-deps --no-build-isolation -e .
 
+# flake8, isort and pre-commit for `make lint` (what `make test` runs first).
+step 10-lint $PIP install -q -r requirements/lint.txt
+
 log "environment ready: $VENV"

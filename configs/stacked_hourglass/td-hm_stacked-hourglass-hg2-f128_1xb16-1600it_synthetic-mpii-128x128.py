@@ -3,10 +3,10 @@
 # pose pipeline runs offline on a 2-core CPU in minutes. Same layout as the paper (pre-activation
 # residuals, max-pool, predictions re-injected, every stack supervised), sized down: 2 stacks of
 # 128 features, order 3, 128x128 crops -> 32x32 heatmaps. Deliberate differences from the paper's
-# recipe, for a CPU budget of minutes (README, "The main job", has the measured runs):
+# recipe, for a CPU budget of minutes (README, "Results", has what it reaches):
 # - sigma 2: at 32x32 a 1-px Gaussian learns far slower;
 # - Adam at LR_PEAK (fused: one kernel for all parameters), a step down at 87%, instead of
-#   RMSprop 2.5e-4: at this budget the rate decides most (README, "The main job", has the sweep);
+#   RMSprop 2.5e-4, which learns far less in 1600 iterations;
 # - flip only, no rotation/scale augmentation;
 # - the stem's max-pool before its first residual (which then runs at 32x32, not 64x64);
 # - a budget in iterations, not epochs, so that a dataset of another size trains as long.
@@ -36,8 +36,7 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=16)
 log_processor = dict(by_epoch=False)
-# The base's hooks. Not hourglass_plugin.accel's AccelerateHook: under the allocator setting the
-# tools run with, this small model's step is faster without it (docs/benchmarks.md, demo_train).
+# The base's hooks, with checkpoints for --resume.
 default_hooks = dict(
     logger=dict(interval=25),
     # every 500 iterations for --resume after a crash; the last one is the one tested

@@ -1,8 +1,7 @@
 """Convert a published checkpoint's backbone into a ``StackedHourglass`` and verify it loads."""
 from typing import Dict, Optional, Tuple
 
-import torch
-
+from .. import checkpoint_fit  # (a module: it imports .rename, this package's)
 from ..errors import CheckpointError
 from .mmlab_hourglassnet import MMLAB_RULES, drop_unused_inters, infer_mmlab_backbone_cfg
 from .princeton_posenet import PRINCETON_RULES, drop_unused_skips, infer_princeton_backbone_cfg
@@ -29,23 +28,6 @@ def _split_backbone(state_dict: Dict, anchor: str) -> Tuple[str, Dict, Dict]:
     backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
     others = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
     return prefix, backbone, others
-
-
-def _check_against(model: torch.nn.Module, converted: Dict, source_keys: Dict) -> None:
-    """Raise a CheckpointError listing missing / unexpected / mis-shaped keys."""
-    target = model.state_dict()
-    missing = sorted(set(target) - set(converted))
-    unexpected = sorted(set(converted) - set(target))
-    shapes = sorted(f'{k}: checkpoint {tuple(converted[k].shape)} vs model '
-                    f'{tuple(target[k].shape)}' for k in set(target) & set(converted)
-                    if converted[k].shape != target[k].shape)
-    if missing or unexpected or shapes:
-        raise CheckpointError(
-            'the converted weights do not fit the StackedHourglass built for them:\n'
-            f'  missing keys ({len(missing)}): {missing}\n'
-            f'  unexpected keys ({len(unexpected)}), from source keys: '
-            f'{[source_keys.get(k, k) for k in unexpected]}\n'
-            f'  shape mismatches ({len(shapes)}): {shapes}')
 
 
 def convert_state_dict(state_dict: Dict,
@@ -80,7 +62,10 @@ def convert_state_dict(state_dict: Dict,
         raise CheckpointError(str(error)) from None
     model_cfg = {k: v for k, v in cfg.items() if k != 'type'}
     model = StackedHourglass(**model_cfg)
-    _check_against(model, renamed, {rename(k, rules): k for k in backbone})
+    source_keys = {rename(k, rules): k for k in backbone}
+    checkpoint_fit.check_fit(model, renamed, 'the converted checkpoint',
+                             target='the StackedHourglass built for it', hint='',
+                             shown=lambda key: source_keys.get(key, key))
     out_prefix = prefix if prefix.endswith('backbone.') else 'backbone.'
     converted = {f'{out_prefix}{k}': v for k, v in renamed.items()}
     converted.update(others)

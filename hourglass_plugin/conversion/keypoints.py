@@ -8,6 +8,8 @@ set its weights were trained on: read off the weights where they tell (a heatmap
 """
 from typing import Dict, Optional
 
+from ..errors import UsageError
+
 #: keypoint set -> mmpose's dataset class whose METAINFO describes it
 KEYPOINT_SETS = {'mpii': 'MpiiDataset', 'coco': 'CocoDataset'}
 #: heatmap count -> keypoint set, where the weights tell
@@ -29,15 +31,16 @@ def keypoint_set(backbone_cfg: Dict, source: str, named: Optional[str] = None) -
     from_weights = BY_COUNT.get(count)
     if named is not None:
         if from_weights is not None and named != from_weights:
-            raise ValueError(f'--keypoints {named}, but the weights predict {count} heatmaps '
+            raise UsageError(f'--keypoints {named}, but the weights predict {count} heatmaps '
                              f'({from_weights})')
         return None if named == 'none' else named
     if from_weights is not None or source == 'mmdet':
         return from_weights
     if count:
-        raise ValueError(f'the weights predict {count} heatmaps, no keypoint set this converter '
-                         f'knows; name one with --keypoints {{{",".join(KEYPOINT_SETS)},none}}')
-    raise ValueError(f'a {source} backbone does not tell which keypoints it was trained on; name '
+        raise UsageError(f'the weights predict {count} heatmaps, no keypoint set this '
+                         'converter knows; name one with --keypoints '
+                         f'{{{",".join(KEYPOINT_SETS)},none}}')
+    raise UsageError(f'a {source} backbone does not tell which keypoints it was trained on; name '
                      f'them with --keypoints {{{",".join(KEYPOINT_SETS)},none}}')
 
 

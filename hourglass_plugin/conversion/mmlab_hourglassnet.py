@@ -6,11 +6,11 @@ one BasicBlock per merge), ``conv1x1s``, ``remap_convs`` and ``out_convs`` ConvM
 BasicBlock has ``conv1, bn1, conv2, bn2, downsample.{0: conv, 1: norm}``.
 """
 import re
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 from .rename import Rule
 
-MMLAB_RULES = [
+MMLAB_RULES: List[Rule] = [
     (r'^stem\.0\.', 'stem.conv.'),
     (r'^stem\.1\.(\d+)\.', r'stem.layers.\1.'),
     (r'^hourglass_modules\.', 'hourglasses.'),
@@ -23,7 +23,7 @@ MMLAB_RULES = [
     (r'\.bn([12])\.', r'.conv\1.bn.'),
     (r'\.downsample\.0\.', '.skip.conv.'),
     (r'\.downsample\.1\.', '.skip.bn.'),
-]  # type: list[Rule]
+]
 
 
 def _count(prefix: str, state_dict: Dict) -> int:

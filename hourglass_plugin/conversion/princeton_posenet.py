@@ -10,13 +10,13 @@ normalises conv_k's input), and builds ``skip_layer`` even where the widths agre
 run: those keys are dropped. Its model takes NHWC input; ours takes NCHW.
 """
 import re
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 from .rename import Rule
 
 _RESIDUAL_ATTR = r'(?=(?:bn\d|conv\d|skip_layer)\.)'
 
-PRINCETON_RULES = [
+PRINCETON_RULES: List[Rule] = [
     (r'^pre\.0\.', 'stem.conv.'),
     # pre.1 .. pre.4 are our stem.layers.0 .. 3 (our 7x7 conv is stem.conv, not a layer)
     (r'^pre\.(\d+)\.', lambda m: f'stem.layers.{int(m.group(1)) - 1}.'),
@@ -30,7 +30,7 @@ PRINCETON_RULES = [
     # inside every Residual
     (r'\.bn([123])\.', r'.conv\1.bn.'),
     (r'\.skip_layer\.conv\.', '.skip.'),
-]  # type: list[Rule]
+]
 
 
 def drop_unused_skips(state_dict: Dict) -> Tuple[Dict, list]:

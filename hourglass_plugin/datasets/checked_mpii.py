@@ -8,6 +8,7 @@ from ..errors import DatasetError
 from .annotation_check import check_head_boxes, check_image_files, check_records, load_json
 from .image_check import image_file_problems
 
+
 class CheckedMpiiDataset(MpiiDataset):
     """``MpiiDataset`` (same arguments, same samples) that validates its files when built.
 

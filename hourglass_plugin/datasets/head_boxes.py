@@ -3,7 +3,7 @@
 mmpose's ``MpiiDataset`` reads ``headboxes_src`` (2, 2, N) from that file for its val records, in
 order, and ``MpiiPCKAccuracy`` normalises by ``0.6 * |box[1] - box[0]|``. Real MPII's head boxes
 are drawn by annotators; for annotations that ship without them (such as the 5 real images of
-``shared/data/mpii_sample``) :func:`head_boxes_from_joints` derives one from the joints.
+``tests/data/mpii_sample``) :func:`head_boxes_from_joints` derives one from the joints.
 """
 from typing import List, Optional, Sequence
 

@@ -86,6 +86,7 @@ def evaluate_engine(model, engine, dataset, indices: Sequence[int], evaluator_cf
     network run by ``engine``, on the samples ``indices`` of ``dataset``."""
     from mmengine.dataset import pseudo_collate
     from mmengine.evaluator import Evaluator
+
     from .engines import run_with_engine
     model = run_with_engine(copy.deepcopy(model), engine)
     evaluator = Evaluator(copy.deepcopy(evaluator_cfg))

@@ -1,20 +1,19 @@
 """What configs name for a run: the bf16 optimizer wrapper, the hooks (crash-safe checkpoints, a
-stop at a non-finite loss, the CPU training fast paths, the test progress bar) and the atomic file
-backend checkpoints are written with; and the resume that finds the newest complete
-checkpoint."""
+stop at a non-finite loss, the test progress bar) and the atomic file backend checkpoints are
+written with; the resume that finds the newest complete checkpoint, and the hook that checks it
+fits the model."""
 from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 
 from . import atomic_files
-from .accelerate_hook import AccelerateHook
 from .atomic_files import AtomicLocalBackend, atomic_write
 from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16, use_amp, use_amp_in_test
+from .checkpoint_fit_hook import CheckpointFitHook
 from .checkpoint_hook import CrashSafeCheckpointHook
 from .finite_loss_hook import StopOnNonFiniteLossHook
-from .prepared_runner import CheckpointFitHook, PreparedRunner
 from .progress_bar_hook import TestProgressBarHook
 from .resume import find_resumable_checkpoint, is_complete_checkpoint
 
-HOOK_TYPES = (AccelerateHook, CrashSafeCheckpointHook, StopOnNonFiniteLossHook, TestProgressBarHook)
+HOOK_TYPES = (CrashSafeCheckpointHook, StopOnNonFiniteLossHook, TestProgressBarHook)
 
 
 def register() -> None:
@@ -29,9 +28,8 @@ def register() -> None:
 
 
 __all__ = [
-    'AccelerateHook', 'AtomicLocalBackend', 'BF16OptimWrapper', 'CheckpointFitHook',
-    'CrashSafeCheckpointHook',
-    'PreparedRunner', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'atomic_write',
+    'AtomicLocalBackend', 'BF16OptimWrapper', 'CheckpointFitHook', 'CrashSafeCheckpointHook',
+    'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'atomic_write',
     'cpu_has_native_bf16', 'find_resumable_checkpoint', 'is_complete_checkpoint', 'register',
     'use_amp', 'use_amp_in_test'
 ]

@@ -13,38 +13,35 @@ of the 14 joints widened on every side by ``--margin`` times its width and heigh
 links to ``SRC/images`` unless SRC is DST. Nothing is written unless every record and image is
 good; a bad one is named in one line.
 """
-import argparse
 import json
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 
+from hourglass_plugin import cli
+from hourglass_plugin.errors import DatasetError
+
 NUM_JOINTS = 14
 TRAIN_IMAGES = 1000  # the standard protocol: the first 1000 images train, the rest test
-
-
-class ConversionError(Exception):
-    """Bad input, named in one line."""
 
 
 def load_joints(path: str) -> np.ndarray:
     """(N, 14, 3) joints (x, y, visible) from LSP's ``joints.mat`` (3, 14, N)."""
     from scipy.io import loadmat
     if not osp.isfile(path):
-        raise ConversionError(f'{path} does not exist')
+        raise DatasetError(f'{path} does not exist')
     try:
         joints = loadmat(path)['joints']
     except Exception as error:  # scipy raises several types for files that are not .mat
-        raise ConversionError(f'{path} is not a MATLAB file with a "joints" array: {error}')
+        raise DatasetError(f'{path} is not a MATLAB file with a "joints" array: {error}')
     if joints.ndim != 3 or joints.shape[:2] != (3, NUM_JOINTS):
-        raise ConversionError(f'{path}: joints has shape {joints.shape}, expected (3, 14, N) as '
-                              'in the original LSP release (LSP-extended is (14, 3, N))')
+        raise DatasetError(f'{path}: joints has shape {joints.shape}, expected (3, 14, N) as '
+                           'in the original LSP release (LSP-extended is (14, 3, N))')
     joints = np.transpose(joints, (2, 1, 0)).astype(np.float64)  # (N, 14, 3)
     bad = np.argwhere(~np.isfinite(joints))
     if len(bad):
-        raise ConversionError(f'{path}: image {bad[0][0] + 1} joint {bad[0][1]} is not finite')
+        raise DatasetError(f'{path}: image {bad[0][0] + 1} joint {bad[0][1]} is not finite')
     joints[..., 2] = joints[..., 2] == 0  # the release's flag: 0 = visible
     return joints
 
@@ -53,12 +50,12 @@ def image_size(path: str, index: int):
     """(width, height) of the image, read from its header."""
     from PIL import Image
     if not osp.isfile(path):
-        raise ConversionError(f'image {path} (record {index}) does not exist')
+        raise DatasetError(f'image {path} (record {index}) does not exist')
     try:
         with Image.open(path) as image:
             return image.size
     except Exception as error:
-        raise ConversionError(f'image {path} (record {index}) cannot be read: {error}')
+        raise DatasetError(f'image {path} (record {index}) cannot be read: {error}')
 
 
 def person_box(joints: np.ndarray, margin: float):
@@ -91,8 +88,8 @@ def coco_split(joints: np.ndarray, first: int, last: int, src: str, margin: floa
 def convert(src: str, dst: str, margin: float) -> None:
     joints = load_joints(osp.join(src, 'joints.mat'))
     if len(joints) <= TRAIN_IMAGES:
-        raise ConversionError(f'{osp.join(src, "joints.mat")} has {len(joints)} people; the '
-                              f'standard split needs more than {TRAIN_IMAGES}')
+        raise DatasetError(f'{osp.join(src, "joints.mat")} has {len(joints)} people; the '
+                           f'standard split needs more than {TRAIN_IMAGES}')
     splits = {'lsp_train.json': coco_split(joints, 0, TRAIN_IMAGES, src, margin),
               'lsp_test.json': coco_split(joints, TRAIN_IMAGES, len(joints), src, margin)}
     os.makedirs(osp.join(dst, 'annotations'), exist_ok=True)
@@ -108,8 +105,8 @@ def convert(src: str, dst: str, margin: float) -> None:
         print(f'{link} -> {osp.abspath(osp.join(src, "images"))}')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def parse_args():
+    parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('src', help='LSP as released: images/ and joints.mat')
     parser.add_argument('dst', help='where annotations/lsp_{train,test}.json are written')
     parser.add_argument('--margin', type=float, default=0.05,
@@ -118,12 +115,12 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 <= args.margin < 1:
         parser.error(f'--margin must be in [0, 1), got {args.margin}')
-    try:
-        convert(args.src, args.dst, args.margin)
-    except ConversionError as error:
-        print(f'error: {error}', file=sys.stderr)
-        sys.exit(1)
+    return args
+
+
+def main(args) -> None:
+    convert(args.src, args.dst, args.margin)
 
 
 if __name__ == '__main__':
-    main()
+    cli.run_main(main, parse_args)

@@ -15,34 +15,31 @@ With ``--preds`` (an h5 file with ``preds`` (N, 16, 2) in the same 1-based frame
 authors' ``valid-ours.h5``), also ``DST/annotations/mpii_val_preds.npy``: those predictions
 0-based, as mmpose's models predict them (``MpiiPCKAccuracy`` adds the 1 back).
 """
-import argparse
 import json
 import os
 import os.path as osp
-import sys
 
 import numpy as np
+
+from hourglass_plugin import cli
+from hourglass_plugin.errors import DatasetError
 
 SC_BIAS = 0.6  # MPII's head size: 0.6 times the head box's diagonal
 KEYS = ('imgname', 'center', 'scale', 'part', 'normalize')
 
 
-class ConversionError(Exception):
-    """Bad input, named in one line."""
-
-
 def read_h5(path: str, keys) -> dict:
     import h5py
     if not osp.isfile(path):
-        raise ConversionError(f'{path} does not exist')
+        raise DatasetError(f'{path} does not exist')
     try:
         with h5py.File(path, 'r') as f:
             missing = [key for key in keys if key not in f]
             if missing:
-                raise ConversionError(f'{path} has no {", ".join(missing)} (has {sorted(f)})')
+                raise DatasetError(f'{path} has no {", ".join(missing)} (has {sorted(f)})')
             return {key: f[key][()] for key in keys}
     except OSError as error:
-        raise ConversionError(f'{path} is not an HDF5 file: {error}')
+        raise DatasetError(f'{path} is not an HDF5 file: {error}')
 
 
 def records_and_boxes(valid: dict, path: str):
@@ -50,14 +47,14 @@ def records_and_boxes(valid: dict, path: str):
     part = np.asarray(valid['part'], dtype=np.float64)
     num = len(part)
     if part.shape != (num, 16, 2):
-        raise ConversionError(f'{path}: part has shape {part.shape}, expected (N, 16, 2)')
+        raise DatasetError(f'{path}: part has shape {part.shape}, expected (N, 16, 2)')
     for key in ('center', 'scale', 'normalize', 'imgname'):
         if len(valid[key]) != num:
-            raise ConversionError(f'{path}: {key} has {len(valid[key])} entries, part {num}')
+            raise DatasetError(f'{path}: {key} has {len(valid[key])} entries, part {num}')
     normalize = np.asarray(valid['normalize'], dtype=np.float64)
     bad = np.flatnonzero(~(normalize > 0))
     if len(bad):
-        raise ConversionError(f'{path}: person {bad[0]} has normalize {normalize[bad[0]]}')
+        raise DatasetError(f'{path}: person {bad[0]} has normalize {normalize[bad[0]]}')
     labelled = (part > 0).all(axis=-1)  # (N, 16)
     records, boxes = [], []
     for i in range(num):
@@ -80,8 +77,8 @@ def convert(valid_h5: str, dst: str, preds_h5: str = None) -> None:
     if preds_h5:
         preds = np.asarray(read_h5(preds_h5, ('preds', ))['preds'], dtype=np.float64)
         if preds.shape != (len(records), 16, 2):
-            raise ConversionError(f'{preds_h5}: preds has shape {preds.shape}, expected '
-                                  f'({len(records)}, 16, 2) like {valid_h5}')
+            raise DatasetError(f'{preds_h5}: preds has shape {preds.shape}, expected '
+                               f'({len(records)}, 16, 2) like {valid_h5}')
     out = osp.join(dst, 'annotations')
     os.makedirs(out, exist_ok=True)
     json_path, mat_path = osp.join(out, 'mpii_val.json'), osp.join(out, 'mpii_gt_val.mat')
@@ -97,18 +94,18 @@ def convert(valid_h5: str, dst: str, preds_h5: str = None) -> None:
         print(f'{preds_path}: {preds_h5} 0-based')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def parse_args():
+    parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('valid_h5', help="pose-hg-demo's valid.h5")
     parser.add_argument('dst', help='where annotations/mpii_val.json and mpii_gt_val.mat go')
     parser.add_argument('--preds', help='predictions to convert too (valid-ours.h5)')
     args = parser.parse_args()
-    try:
-        convert(args.valid_h5, args.dst, args.preds)
-    except ConversionError as error:
-        print(f'error: {error}', file=sys.stderr)
-        sys.exit(1)
+    return args
+
+
+def main(args) -> None:
+    convert(args.valid_h5, args.dst, args.preds)
 
 
 if __name__ == '__main__':
-    main()
+    cli.run_main(main, parse_args)

@@ -4,9 +4,9 @@ from typing import Union
 import torch
 from mmcv.cnn import ConvModule, build_activation_layer
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType
 from torch import nn
 
-from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
 
 # mmcv's ConvModule rule: these activations take no ``inplace`` argument

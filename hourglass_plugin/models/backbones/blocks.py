@@ -1,9 +1,9 @@
 """Residual units by name, and runs of them (what mmdet calls a ``ResLayer``)."""
 from typing import Union
 
+from mmpose.utils.typing import ConfigType
 from torch import nn
 
-from mmpose.utils.typing import ConfigType
 from .basic_block import BasicBlock
 from .residual import Residual
 

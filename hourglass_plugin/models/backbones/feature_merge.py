@@ -4,8 +4,8 @@ from typing import Optional, Union
 import torch
 from mmcv.cnn import ConvModule, build_activation_layer
 from mmengine.model import BaseModule
-
 from mmpose.utils.typing import ConfigType
+
 from .blocks import make_blocks
 
 

@@ -4,9 +4,9 @@ from typing import Sequence, Union
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType
 from torch import nn
 
-from mmpose.utils.typing import ConfigType
 from .blocks import make_blocks
 
 #: ``downsample`` values: how the lower branch halves the resolution.

@@ -4,9 +4,9 @@ from typing import Union
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType
 from torch import nn
 
-from mmpose.utils.typing import ConfigType
 from .checkpointing import checkpointed, needs_checkpoint
 
 #: ``ConvModule``'s order for a pre-activation unit (He et al. 2016): norm, act, then conv

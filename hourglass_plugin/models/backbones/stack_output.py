@@ -4,9 +4,9 @@ from typing import Optional, Tuple, Union
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType
 from torch import nn
 
-from mmpose.utils.typing import ConfigType
 from .blocks import make_blocks
 
 

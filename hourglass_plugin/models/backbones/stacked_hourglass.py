@@ -4,9 +4,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType, OptMultiConfig
 from torch import nn
 
-from mmpose.utils.typing import ConfigType, OptMultiConfig
 from .blocks import get_block
 from .checkpointing import checkpointed, cp_mode, needs_checkpoint
 from .feature_merge import FeatureMerge

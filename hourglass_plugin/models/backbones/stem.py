@@ -4,9 +4,9 @@ from typing import Sequence, Union
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType
 from torch import nn
 
-from mmpose.utils.typing import ConfigType
 from .blocks import get_block
 from .checkpointing import checkpointed, needs_checkpoint
 

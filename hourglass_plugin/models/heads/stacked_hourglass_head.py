@@ -2,12 +2,11 @@
 from typing import Dict, List, Optional, Sequence
 
 import torch
-from torch import Tensor
-
-from mmpose.models.heads import CPMHead
 from mmpose.evaluation.functional import pose_pck_accuracy
+from mmpose.models.heads import CPMHead
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from torch import Tensor
 
 
 class StackedHourglassHead(CPMHead):

@@ -1,7 +1,6 @@
 """Mean squared error between predicted and target heatmaps, with per-keypoint visibility."""
 from typing import Optional
 
-import torch
 from torch import Tensor, nn
 
 

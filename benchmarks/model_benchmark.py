@@ -21,12 +21,11 @@ import os
 import platform
 import resource
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config
 from torch import nn
 
 # ru_maxrss is in kilobytes on Linux (bytes on macOS)
@@ -60,23 +59,6 @@ class BenchmarkResult:
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def input_size_from_config(cfg: Config, shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:
-    """(H, W) of the model's input: ``shape`` if given, else a pose config's codec input size.
-
-    mmpose's codecs store ``input_size`` as (W, H); the result is (H, W) like a tensor's shape.
-    """
-    if shape is not None:
-        if len(shape) != 2 or min(shape) <= 0:
-            raise ValueError(f'shape must be two positive sizes H W, got {list(shape)}')
-        return int(shape[0]), int(shape[1])
-    codec = cfg.get('codec', None)
-    if codec is None or 'input_size' not in codec:
-        raise ValueError('the config has no codec input_size: give the input size with '
-                         '--shape H W')
-    width, height = codec['input_size']
-    return int(height), int(width)
 
 
 def device_name(device: torch.device) -> str:
@@ -120,13 +102,14 @@ def _synchronize(device: torch.device) -> None:
 
 
 def check_run_counts(batch_size: int, repeats: int, warmup: int) -> None:
-    """Raise ValueError, naming the argument, for counts the benchmark cannot run with."""
+    """Raise a UsageError, naming the argument, for counts the benchmark cannot run with."""
+    from hourglass_plugin.errors import UsageError
     if batch_size < 1:
-        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        raise UsageError(f'--batch-size must be >= 1, got {batch_size}')
     if repeats < 1:
-        raise ValueError(f'repeats must be >= 1, got {repeats}')
+        raise UsageError(f'--repeats must be >= 1, got {repeats}')
     if warmup < 0:
-        raise ValueError(f'warmup must be >= 0, got {warmup}')
+        raise UsageError(f'--warmup must be >= 0, got {warmup}')
 
 
 def benchmark_model(model: nn.Module,

@@ -33,7 +33,8 @@ def _split_run(engines, x: np.ndarray):
 def engine_settings(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
                     rounds: int = 5) -> Dict:
     import openvino as ov
-    from ..deploy import export_onnx, load_engine
+
+    from hourglass_plugin.deploy import export_onnx, load_engine
     from .scenarios import _result, _timed, pose_models
     threads = torch.get_num_threads()
     _, ours = pose_models(stacks, order, torch.device('cpu'))

@@ -14,8 +14,8 @@ Each image holds one annotated target person, drawn as an articulated 2-D figure
 lines, torso polygon, head ellipse) over a cluttered background, with other people around it
 (not annotated) and occluders over it. Left and right are the person's own, as MPII labels them,
 so the picture shows which way the body faces: from the front a face, a neckline, a button
-placket and a belt buckle; from the back hair only and two seat pockets (renderer 3; before it,
-a person whose face was hidden could not be told from its mirror image).
+placket and a belt buckle; from the back hair only and two seat pockets: a person whose face is
+hidden can still be told from its mirror image.
 
 Annotation conventions (the same as real MPII, as converted by mmpose):
 
@@ -54,8 +54,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..engine.atomic_files import atomic_write
-from ..datasets.head_boxes import write_mpii_gt_mat
+from hourglass_plugin.datasets.head_boxes import write_mpii_gt_mat
+from hourglass_plugin.engine.atomic_files import atomic_write
 
 #: MPII's joint order (mmpose's ``configs/_base_/datasets/mpii.py``); right = the person's right.
 MPII_JOINT_NAMES = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee',
@@ -69,6 +69,8 @@ NUM_JOINTS = 16
 #: Bumped whenever the pictures or the annotations change, so old output is not reused.
 RENDERER_VERSION = 3
 META_FILE = 'synthetic_meta.json'
+#: the demo's dataset: people rendered for training and for validation
+NUM_TRAIN, NUM_VAL = 3000, 300
 TRAIN_ANN = osp.join('annotations', 'mpii_train.json')
 VAL_ANN = osp.join('annotations', 'mpii_val.json')
 HEADBOX_FILE = osp.join('annotations', 'mpii_gt_val.mat')
@@ -607,8 +609,8 @@ def _coords(points: np.ndarray) -> List[float]:
     return [round(float(v) + 1, 2) for v in np.ravel(points)]
 
 
-def _render_one(job: Tuple[str, str, int, int, Tuple[int, int]]) -> Tuple[dict, np.ndarray,
-                                                                         np.ndarray]:
+def _render_one(
+        job: Tuple[str, str, int, int, Tuple[int, int]]) -> Tuple[dict, np.ndarray, np.ndarray]:
     """Render and save image ``index`` of ``split``: (its json record, head box, inside)."""
     out_dir, split, index, seed, image_size = job
     code, first_id = _SPLITS[split]

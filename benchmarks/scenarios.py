@@ -1,19 +1,20 @@
 """The side-by-side comparisons of ``tools/benchmark.py``, each contenders run in one process.
 
 * ``pose_train``: Newell hg8 training step (forward, MSE on every stack, backward, RMSprop): the
-  plain eager network fed channels-last input (reference) vs our ``StackedHourglass``, as
-  built and with ``hourglass_plugin.accel``'s fast paths.
+  plain eager network fed channels-last input (reference) vs our ``StackedHourglass`` in fp32
+  and, where bf16 is computed natively (a GPU, a CPU with bf16 units), under bf16 autocast as
+  ``BF16OptimWrapper`` runs it.
 * ``pose_infer``: the same network's forward: plain eager (reference), ours eager, ours exported
   to ONNX and run in ONNX Runtime and in OpenVINO (``hourglass_plugin.deploy``), optionally ours
   under ``torch.compile``.
 * ``hg104_train``: CornerNet HG-104 training step (forward, MSE on both stacks' features,
-  backward, Adam as in CornerNet): mmdet's ``HourglassNet`` (reference) vs ours with
-  ``hourglass_plugin.accel``, without and with activation checkpointing; step memory of each.
+  backward, Adam as in CornerNet): mmdet's ``HourglassNet`` (reference) vs ours, without and
+  with activation checkpointing; step memory of each.
 
 All contenders of a comparison have the same weights (converted with the repo's converters), so
 the comparison also reports how far their outputs are apart.
 """
-import copy
+import contextlib
 import os.path as osp
 import statistics
 import tempfile
@@ -23,17 +24,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..conversion import convert_state_dict
-from ..deploy.export import as_list
-from ..models.backbones import StackedHourglass
-from ..accel import accelerate, release_workspace
+from hourglass_plugin.conversion import convert_state_dict
+from hourglass_plugin.deploy.export import as_list
+from hourglass_plugin.engine import cpu_has_native_bf16
+from hourglass_plugin.models.backbones import StackedHourglass
 from .measure import (alternate, conv_flops, conv_seconds, max_abs_diff_rel, ratios,
                       step_memory_bytes)
 from .plain_posenet import PlainPoseNet
 
-
 REFERENCE = 'plain eager, channels-last input'
-FAST_TRAIN = 'ours + accel (channels_last=True)'
+OURS_TRAIN = 'ours (channels_last=True)'
+BF16_TRAIN = 'ours, bf16 autocast (channels_last=True)'
 #: the inference engines of ``hourglass_plugin.deploy`` that pose_infer times, and their rows
 ENGINES = ('onnxruntime', 'openvino')
 ENGINE_NAMES = {'onnxruntime': 'ours exported, ONNX Runtime', 'openvino': 'ours exported, OpenVINO'}
@@ -48,7 +49,10 @@ def _ours_from(state_dict: Dict, source: str, **overrides) -> StackedHourglass:
 
 
 def _train_step(model: nn.Module, forward: Callable, inputs: torch.Tensor,
-                targets: List[torch.Tensor], optimizer: Callable) -> Callable[[], None]:
+                targets: List[torch.Tensor], optimizer: Callable,
+                bf16: bool = False) -> Callable[[], None]:
+    """One training step; ``bf16``: forward and loss under bf16 autocast, as
+    ``BF16OptimWrapper`` runs them (weights and optimizer in fp32)."""
     model.train()
     opt = optimizer(model.parameters())
 
@@ -56,20 +60,16 @@ def _train_step(model: nn.Module, forward: Callable, inputs: torch.Tensor,
         if not model.training:  # e.g. left in eval mode by conv_flops: BN would not train
             raise RuntimeError(f'{type(model).__name__} is in eval mode: a training step '
                                'must run in training mode')
-        outs = forward(model, inputs)
-        loss = sum(F.mse_loss(o, t) for o, t in zip(outs, targets))  # every stack supervised
+        autocast = torch.autocast(inputs.device.type, dtype=torch.bfloat16) if bf16 else \
+            contextlib.nullcontext()
+        with autocast:
+            outs = forward(model, inputs)
+            loss = sum(F.mse_loss(o.float(), t) for o, t in zip(outs, targets))  # every stack
         opt.zero_grad(set_to_none=False)  # gradients stay allocated: not part of step memory
         loss.backward()
         opt.step()
 
     return step
-
-
-def _step_memory(step: Callable[[], None], device: torch.device) -> int:
-    """step_memory_bytes with the units' workspace made again inside the measured step, so its
-    maps (kept between steps otherwise) count in the peak."""
-    release_workspace()
-    return step_memory_bytes(step, device)
 
 
 def _timed(steps: Dict[str, Callable[[], object]], rounds: int, device: torch.device) -> Dict:
@@ -126,23 +126,23 @@ def pose_train(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     targets = [torch.rand(batch, 16, size // 4, size // 4, device=device) for _ in range(stacks)]
     rmsprop = lambda params: torch.optim.RMSprop(params, lr=2.5e-4)  # noqa: E731  the paper's
     flops = 3 * conv_flops(ours.eval(), lambda: ours(x))  # forward + 2 backward convs
-    fast = copy.deepcopy(ours)
-    accelerate(fast)
     steps = {  # (each puts its model in training mode)
         REFERENCE: _train_step(
             plain, lambda m, i: m(i).unbind(1), x_nhwc, targets, rmsprop),
-        'ours, plain modules (channels_last=True)': _train_step(
-            ours, lambda m, i: m(i), x, targets, rmsprop),
-        FAST_TRAIN: _train_step(fast, lambda m, i: m(i), x, targets, rmsprop),
+        OURS_TRAIN: _train_step(ours, lambda m, i: m(i), x, targets, rmsprop),
     }
+    if device.type == 'cuda' or cpu_has_native_bf16():  # elsewhere --amp trains in fp32
+        bf16 = _ours_from(plain.state_dict(), 'princeton', channels_last=True).to(device)
+        steps[BF16_TRAIN] = _train_step(bf16, lambda m, i: m(i), x, targets, rmsprop, bf16=True)
     timed = _timed(steps, rounds, device)
-    mem = {k: _step_memory(s, device) for k, s in steps.items()} if memory else None
+    mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None
     conv = {k: conv_seconds(s) for k, s in steps.items()} if device.type == 'cpu' else None
     return _result('pose_train', timed, REFERENCE,
                    {k: flops for k in steps}, mem, conv=conv,
                    setting=f'Newell hg{stacks} (order {order}), {size}x{size}, batch {batch}, '
                    'fp32, training step (fwd, MSE on every stack, bwd, RMSprop)',
-                   target=dict(contender=FAST_TRAIN, max_ratio=0.75,
+                   target=dict(contender=BF16_TRAIN if BF16_TRAIN in steps else OURS_TRAIN,
+                               max_ratio=0.75,
                                max_ratio_tuned_allocator=0.85))
 
 
@@ -152,7 +152,7 @@ def pose_infer(stacks: int = 8, order: int = 4, batch: int = 8, size: int = 256,
     """Inference forward: plain eager (reference), ours eager, ours exported to ONNX and run in
     each of ``engines`` (last stack's heatmaps out, as ``tools/export.py`` exports), and with
     ``compile`` ours under ``torch.compile`` (inductor, frozen weights)."""
-    from ..deploy import export_onnx, load_engine
+    from hourglass_plugin.deploy import export_onnx, load_engine
     device = torch.device(device)
     plain, ours = pose_models(stacks, order, device)
     plain.eval(), ours.eval()
@@ -207,8 +207,6 @@ def hg104_train(batch: int = 2, size: int = 512, rounds: int = 3, device: str = 
     }
     models = {'mmdet HourglassNet': mmdet}
     models.update({k: _ours_from(state, 'mmdet', **v).to(device) for k, v in variants.items()})
-    for name in variants:  # the CPU training fast paths, as the benchmark's pose rows
-        accelerate(models[name])
     x = torch.randn(batch, 3, size, size, device=device)
     with torch.no_grad():
         outs = [o.shape for o in models['ours (NCHW)'].eval()(x)]
@@ -219,7 +217,7 @@ def hg104_train(batch: int = 2, size: int = 512, rounds: int = 3, device: str = 
     flops = 3 * conv_flops(ours.eval(), lambda: ours(x))
     ours.train()
     timed = _timed(steps, rounds, device)
-    mem = {k: _step_memory(s, device) for k, s in steps.items()} if memory else None
+    mem = {k: step_memory_bytes(s, device) for k, s in steps.items()} if memory else None
     return _result('hg104_train', timed, 'mmdet HourglassNet', {k: flops for k in steps}, mem,
                    setting=f"CornerNet HG-104{' (small)' if small else ''}, {size}x{size}, "
                    f'batch {batch}, fp32, training step (fwd, MSE on both stacks, bwd, Adam)',

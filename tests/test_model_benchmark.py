@@ -1,4 +1,4 @@
-"""The model benchmark (hourglass_plugin.perf.model_benchmark) and tools/test.py --benchmark."""
+"""The model benchmark (benchmarks/model_benchmark.py) that tools/test.py --benchmark runs."""
 import json
 import os
 import os.path as osp
@@ -10,12 +10,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from hourglass_plugin.perf.model_benchmark import (BenchmarkResult, benchmark_model,
-                                                   check_run_counts, count_gmacs, device_name,
-                                                   format_table, input_size_from_config,
-                                                   write_json)
+from benchmarks.model_benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
+                                        count_gmacs, device_name, format_table, write_json)
 from conftest import REPO
 from helpers import TINY, build_tiny_model, save_sample_head_boxes, save_tiny_checkpoint
+from hourglass_plugin.run import input_size_from_config
 
 RESULT_KEYS = {f.name for f in BenchmarkResult.__dataclass_fields__.values()}
 
@@ -85,13 +84,13 @@ def test_input_size_is_height_width_from_codec_or_shape():
     assert input_size_from_config(cfg, [32, 16]) == (32, 16)
     with pytest.raises(ValueError, match='--shape H W'):
         input_size_from_config(Config(dict(model=dict())))
-    with pytest.raises(ValueError, match=r'\[0, 16\]'):
+    with pytest.raises(ValueError, match='--shape 0 16'):
         input_size_from_config(cfg, [0, 16])
 
 
-@pytest.mark.parametrize('counts, message', [((0, 5, 1), 'batch_size must be >= 1, got 0'),
-                                             ((1, 0, 1), 'repeats must be >= 1, got 0'),
-                                             ((1, 5, -1), 'warmup must be >= 0, got -1')])
+@pytest.mark.parametrize('counts, message', [((0, 5, 1), '--batch-size must be >= 1, got 0'),
+                                             ((1, 0, 1), '--repeats must be >= 1, got 0'),
+                                             ((1, 5, -1), '--warmup must be >= 0, got -1')])
 def test_bad_run_counts_are_refused(counts, message):
     with pytest.raises(ValueError, match=message):
         check_run_counts(*counts)
@@ -112,6 +111,7 @@ def test_table_and_json_carry_the_numbers(tiny_model, tmp_path):
     assert written['latency_ms_p50'] == result.latency_ms_p50
 
 
+@pytest.mark.slow
 def test_tools_test_evaluates_then_benchmarks(checkpoint, headbox_file, tmp_path):
     result = run_test_tool(
         TINY, checkpoint, '--work-dir', str(tmp_path), '--cfg-options',
@@ -135,6 +135,7 @@ def test_tools_test_evaluates_then_benchmarks(checkpoint, headbox_file, tmp_path
     assert out.index('PCK') < out.index('img/s')  # evaluation first, benchmark after
 
 
+@pytest.mark.slow
 def test_tools_test_benchmark_only_needs_no_dataset(checkpoint, tmp_path):
     # no head-box file: an evaluation would fail, so none may run
     result = run_test_tool(TINY, checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
@@ -148,11 +149,12 @@ def test_tools_test_benchmark_only_needs_no_dataset(checkpoint, tmp_path):
     assert '1x3x32x48' in result.stdout
 
 
+@pytest.mark.slow
 def test_tools_test_bad_batch_size_is_one_line(checkpoint, tmp_path):
     result = run_test_tool(TINY, checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
                            '--batch-size', '0')
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
-    assert errors == ['error: batch_size must be >= 1, got 0'], result.stderr[-2000:]
+    assert errors == ['error: --batch-size must be >= 1, got 0'], result.stderr[-2000:]
     assert 'Traceback' not in result.stderr
     assert not (tmp_path / 'benchmark.json').exists()
