@@ -31,7 +31,7 @@ def make_lsp_data(args: argparse.Namespace) -> None:
         print(f'{LSP_CONVERTED} holds LSP converted: nothing to convert')
     else:
         command = [sys.executable, osp.join(REPO, 'tools', 'dataset_converters', 'lsp2coco.py'),
-                   args.data_root, LSP_CONVERTED]
+                   args.data_root, '--out', LSP_CONVERTED]
         if subprocess.run(command).returncode != 0:
             from hourglass_plugin.errors import DatasetError
             raise DatasetError(f'{args.data_root}: LSP could not be converted (message above)')

@@ -103,8 +103,8 @@ def test_detector_checkpoint_keeps_head_keys(tmp_path):
     src, dst = tmp_path / 'cornernet.pth', tmp_path / 'out' / 'ours.pth'
     torch.save(dict(state_dict=state, meta=dict(epoch=3)), src)
     result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src), str(dst),
-         '--source', 'mmdet'], capture_output=True, text=True)
+        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src),
+         '--out', str(dst), '--source', 'mmdet'], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert '"merge": "features"' in result.stdout
     out = load_checkpoint_safely(str(dst))
@@ -118,8 +118,8 @@ def test_cli_error_is_one_line_and_writes_nothing(tmp_path):
     src, dst = tmp_path / 'bad.pth', tmp_path / 'ours.pth'
     torch.save({'state_dict': {'foo.weight': torch.zeros(1)}}, src)
     result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src), str(dst),
-         '--source', 'mmdet'], capture_output=True, text=True)
+        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src),
+         '--out', str(dst), '--source', 'mmdet'], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.startswith('error: ') and 'Traceback' not in result.stderr
     assert not dst.exists()
@@ -141,8 +141,8 @@ def test_failed_write_keeps_the_old_destination_and_no_temporary(tmp_path, monke
     def full_disk(*args):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(sys, 'argv', ['convert_checkpoint.py', str(src), str(dst), '--source',
-                                      'mmdet'])
+    monkeypatch.setattr(sys, 'argv', ['convert_checkpoint.py', str(src), '--out', str(dst),
+                                      '--source', 'mmdet'])
     monkeypatch.setattr(os, 'replace', full_disk)
     with pytest.raises(OSError, match='No space left'):
         tool.main(tool.parse_args())
@@ -183,8 +183,8 @@ def test_converted_princeton_checkpoint_draws_mpii_in_mmposeinferencer(tmp_path)
     src, dst = tmp_path / 'posenet.pth', tmp_path / 'ours.pth'
     torch.save(PlainPoseNet(2, 256, 16, order=4).state_dict(), src)
     result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src), str(dst),
-         '--source', 'princeton'], capture_output=True, text=True)
+        [sys.executable, osp.join(REPO, 'tools', 'convert_checkpoint.py'), str(src),
+         '--out', str(dst), '--source', 'princeton'], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert 'keypoints: mpii (16 joints' in result.stdout
     config = osp.join(REPO, 'configs', 'stacked_hourglass',

@@ -129,7 +129,7 @@ def test_converted_mmdet_cornernet_gives_the_same_boxes(mmdet_scope, tmp_path):
     src, dst = tmp_path / 'mmdet_cornernet.pth', tmp_path / 'ours.pth'
     torch.save({'state_dict': theirs.state_dict(), 'meta': {}}, src)
 
-    run_tool('tools/convert_checkpoint.py', str(src), str(dst), '--source', 'mmdet')
+    run_tool('tools/convert_checkpoint.py', str(src), '--out', str(dst), '--source', 'mmdet')
     converted = load_checkpoint_safely(str(dst))
     backbone_cfg = converted['meta']['backbone_cfg']
     # channels_last is a memory layout (the HG-104 config's choice for speed), not architecture

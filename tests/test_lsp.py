@@ -24,7 +24,7 @@ needs_lsp = pytest.mark.skipif(not osp.isdir(LSP), reason='../shared/data/lsp is
 
 
 def convert(src, dst, *extra):
-    return subprocess.run([sys.executable, CONVERTER, str(src), str(dst), *extra],
+    return subprocess.run([sys.executable, CONVERTER, str(src), '--out', str(dst), *extra],
                           capture_output=True, text=True, timeout=300)
 
 

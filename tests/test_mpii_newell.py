@@ -30,7 +30,7 @@ def convert(*args):
 @pytest.fixture(scope='module')
 def converted(tmp_path_factory):
     dst = tmp_path_factory.mktemp('mpii')
-    result = convert(osp.join(NEWELL, 'valid.h5'), dst, '--preds',
+    result = convert(osp.join(NEWELL, 'valid.h5'), '--out', dst, '--preds',
                      osp.join(NEWELL, 'valid-ours.h5'))
     assert result.returncode == 0, result.stderr
     return dst
@@ -92,7 +92,7 @@ def test_a_file_without_normalize_is_named(tmp_path):
     with h5py.File(osp.join(NEWELL, 'valid.h5'), 'r') as src, h5py.File(bad, 'w') as dst:
         for key in ('imgname', 'center', 'scale', 'part'):
             dst[key] = src[key][()]
-    result = convert(bad, tmp_path / 'out')
+    result = convert(bad, '--out', tmp_path / 'out')
     assert result.returncode == 1
     assert result.stderr.startswith('error: ') and result.stderr.count('\n') == 2  # + --debug
     assert str(bad) in result.stderr and 'normalize' in result.stderr

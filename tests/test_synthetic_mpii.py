@@ -233,7 +233,7 @@ def _tool():
 def test_cli_renders_once_then_is_a_no_op(tmp_path, capsys):
     tool = _tool()
     out = str(tmp_path / 'cli')
-    argv = [out, '--num-train', '3', '--num-val', '2', '--seed', '5']
+    argv = ['--out', out, '--num-train', '3', '--num-val', '2', '--seed', '5']
     tool.main(tool.parse_args(argv))
     assert 'rendered 3 train + 2 val images' in capsys.readouterr().out
     with open(osp.join(out, 'synthetic_meta.json')) as f:
@@ -258,7 +258,7 @@ def test_cli_renders_once_then_is_a_no_op(tmp_path, capsys):
                                  ['--num-train', 'many']])
 def test_cli_rejects_invalid_arguments(tmp_path, capsys, bad):
     with pytest.raises(SystemExit) as error:
-        _tool().parse_args([str(tmp_path / 'cli'), *bad])
+        _tool().parse_args(['--out', str(tmp_path / 'cli'), *bad])
     assert error.value.code == 2
     assert bad[0] in capsys.readouterr().err
     assert not osp.exists(tmp_path / 'cli')

@@ -2,7 +2,7 @@
 
     python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings]
                               [--rounds N] [--out work_dirs/benchmark/perf.json] [--compile]
-                              [--tiny] [--device cpu|cuda] [--no-memory]
+                              [--tiny] [--device DEVICE] [--no-memory]
                               [--allocator {default,tuned,both}]
 
 The harness and its reference network are the repository's ``benchmarks/``.
@@ -57,7 +57,7 @@ def parse_args() -> argparse.Namespace:
                         help='default: pose_train pose_infer hg104_train')
     parser.add_argument('--rounds', type=int, default=3, help='timed rounds per scenario')
     parser.add_argument('--out', default='work_dirs/benchmark/perf.json', help='JSON output')
-    parser.add_argument('--device', default='cpu', help='torch device: cpu or cuda')
+    cli.add_device(parser)
     parser.add_argument('--compile', action='store_true',
                         help='also time inference under torch.compile (minutes of compiling)')
     parser.add_argument('--allocator', choices=allocator.SETTINGS + ('both', ), default='both',
@@ -129,6 +129,7 @@ def main(args: argparse.Namespace) -> None:
         run_each_allocator(args)
         return
     allocator.apply(args.allocator)
+    args.device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     device = torch.device(args.device)
     info = dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
                 allocator=allocator.current(),

@@ -1,6 +1,6 @@
 """Convert a published hourglass checkpoint into one for ``StackedHourglass``.
 
-    python tools/convert_checkpoint.py SRC DST --source {mmdet,mmpose,princeton}
+    python tools/convert_checkpoint.py SRC --out DST --source {mmdet,mmpose,princeton}
                                        [--keypoints {mpii,coco,none}]
 
 Sources: mmdet's or mmpose's ``HourglassNet`` (a bare backbone state dict, or a whole model such
@@ -33,7 +33,8 @@ from hourglass_plugin.safe_loading import load_checkpoint_safely
 def parse_args():
     parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('src', help='source checkpoint')
-    parser.add_argument('dst', help='where to write the converted checkpoint')
+    parser.add_argument('--out', required=True, metavar='DST',
+                        help='where to write the converted checkpoint')
     parser.add_argument('--source', required=True, choices=sorted(SOURCES),
                         help='which code base wrote SRC')
     parser.add_argument('--keypoints', choices=sorted(KEYPOINT_SETS) + ['none'],
@@ -59,9 +60,9 @@ def main(args) -> None:
     out = dict(state_dict=converted, meta=meta)
     buffer = io.BytesIO()
     torch.save(out, buffer)
-    atomic_write(args.dst, buffer.getvalue())  # never a half-written checkpoint, nor a temporary
+    atomic_write(args.out, buffer.getvalue())  # never a half-written checkpoint, nor a temporary
     print(f'converted {len(converted)} tensors from {args.src} ({args.source}, backbone prefix '
-          f"{report['prefix']!r}) to {args.dst}")
+          f"{report['prefix']!r}) to {args.out}")
     if report['dropped_unused']:
         print(f"dropped {len(report['dropped_unused'])} skip convs that the source never ran")
     if keypoints is not None:

@@ -1,7 +1,7 @@
 """Render synthetic people in MPII's layout, for mmpose's MpiiDataset.
 
-    python tools/make_synthetic_mpii.py OUT_DIR [--num-train N] [--num-val M] [--seed S]
-                                                [--shape H W] [--debug]
+    python tools/make_synthetic_mpii.py [--out OUT_DIR] [--num-train N] [--num-val M] [--seed S]
+                                        [--shape H W] [--debug]
 
 Writes OUT_DIR/images/*.jpg, OUT_DIR/annotations/{mpii_train.json, mpii_val.json,
 mpii_gt_val.mat} and OUT_DIR/synthetic_meta.json (see demo_kit/synthetic_mpii.py). The defaults
@@ -38,7 +38,9 @@ def _int_at_least(minimum: int):
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = cli.tool_parser(
         'Render a deterministic synthetic dataset of people in MPII\'s format')
-    parser.add_argument('out_dir', help='dataset root to write (created if missing)')
+    parser.add_argument('--out', default='data/synthetic_mpii', metavar='OUT_DIR',
+                        help='dataset root to write, created if missing (default '
+                        'data/synthetic_mpii, where the demo config reads it)')
     parser.add_argument('--num-train', type=_int_at_least(1), default=NUM_TRAIN,
                         help=f'train images, one annotated person each (default {NUM_TRAIN})')
     parser.add_argument('--num-val', type=_int_at_least(1), default=NUM_VAL,
@@ -54,13 +56,13 @@ def main(args: argparse.Namespace) -> None:
     size = (args.shape[1], args.shape[0])  # (W, H)
     described = (f'{args.num_train} train + {args.num_val} val images, seed {args.seed}, '
                  f'{size[0]}x{size[1]}')
-    if is_complete(args.out_dir, args.num_train, args.num_val, args.seed, size):
-        print(f'{args.out_dir} already holds the synthetic MPII data of these arguments '
+    if is_complete(args.out, args.num_train, args.num_val, args.seed, size):
+        print(f'{args.out} already holds the synthetic MPII data of these arguments '
               f'({described}): nothing to do')
         return
     start = time.perf_counter()
-    summary = render_dataset(args.out_dir, args.num_train, args.num_val, args.seed, size)
-    print(f'rendered {described} into {args.out_dir} in {time.perf_counter() - start:.1f} s '
+    summary = render_dataset(args.out, args.num_train, args.num_val, args.seed, size)
+    print(f'rendered {described} into {args.out} in {time.perf_counter() - start:.1f} s '
           f'({100 * summary["invisible_joints"]:.1f}% of joints invisible)')
 
 

@@ -4,7 +4,8 @@
 # LSP's 14 joints, the paper's augmentation (rotation +-30 deg, scale 0.75-1.25, flip) and a
 # cosine schedule over the budget. fp32; tools/train.py --amp trains it in bf16 where the CPU
 # computes bf16 natively (BF16OptimWrapper).
-# Data: tools/dataset_converters/lsp2coco.py LSP_RELEASE data/lsp (README, "Real photos: LSP").
+# Data: tools/dataset_converters/lsp2coco.py LSP_RELEASE --out data/lsp
+# (README, "Real photos: LSP").
 _base_ = [
     './td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py',
     '../_base_/datasets/lsp.py'

@@ -1,6 +1,6 @@
 """Convert Leeds Sports Pose (the original release) to mmpose's COCO-style top-down json.
 
-    python tools/dataset_converters/lsp2coco.py SRC DST [--margin 0.05]
+    python tools/dataset_converters/lsp2coco.py SRC [--out DST] [--margin 0.05]
 
 SRC is LSP as released (http://sam.johnson.io/research/lsp.html): ``images/im0001.jpg`` ...
 ``im2000.jpg`` and ``joints.mat`` (3 x 14 x 2000: x, y and a flag that is 0 where the joint is
@@ -108,7 +108,9 @@ def convert(src: str, dst: str, margin: float) -> None:
 def parse_args():
     parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('src', help='LSP as released: images/ and joints.mat')
-    parser.add_argument('dst', help='where annotations/lsp_{train,test}.json are written')
+    parser.add_argument('--out', default='data/lsp', metavar='DST',
+                        help='where annotations/lsp_{train,test}.json are written (default '
+                        'data/lsp, where the LSP config reads it)')
     parser.add_argument('--margin', type=float, default=0.05,
                         help='person box: the joints\' tight box widened by this fraction of its '
                         'width and height on every side (default 0.05)')
@@ -119,7 +121,7 @@ def parse_args():
 
 
 def main(args) -> None:
-    convert(args.src, args.dst, args.margin)
+    convert(args.src, args.out, args.margin)
 
 
 if __name__ == '__main__':

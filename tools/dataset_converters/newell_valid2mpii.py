@@ -1,6 +1,6 @@
 """Convert Newell et al.'s MPII validation set (``valid.h5``) to mmpose's MPII validation files.
 
-    python tools/dataset_converters/newell_valid2mpii.py VALID_H5 DST [--preds PREDS_H5]
+    python tools/dataset_converters/newell_valid2mpii.py VALID_H5 --out DST [--preds PREDS_H5]
 
 ``valid.h5`` (pose-hg-demo's annotation file of the 2958 validation people the paper evaluates
 on) holds ``imgname``, ``center``, ``scale``, ``part`` (N, 16, 2; MATLAB's 1-based pixels, 0 where
@@ -97,14 +97,15 @@ def convert(valid_h5: str, dst: str, preds_h5: str = None) -> None:
 def parse_args():
     parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('valid_h5', help="pose-hg-demo's valid.h5")
-    parser.add_argument('dst', help='where annotations/mpii_val.json and mpii_gt_val.mat go')
+    parser.add_argument('--out', required=True, metavar='DST',
+                        help='where annotations/mpii_val.json and mpii_gt_val.mat go')
     parser.add_argument('--preds', help='predictions to convert too (valid-ours.h5)')
     args = parser.parse_args()
     return args
 
 
 def main(args) -> None:
-    convert(args.valid_h5, args.dst, args.preds)
+    convert(args.valid_h5, args.out, args.preds)
 
 
 if __name__ == '__main__':
