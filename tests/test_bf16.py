@@ -108,7 +108,7 @@ def test_use_amp_picks_the_wrapper_for_a_cpu():
 @pytest.mark.slow
 def test_amp_resumes_an_fp32_run(tmp_path):
     """tools/train.py: 1 epoch in fp32, then --resume --amp for the 2nd; the precision is said
-    in the log, and the checkpoint stays fp32."""
+    in the log, and the checkpoint stays fp32; tools/test.py --amp evaluates it."""
     train = [sys.executable, osp.join(REPO, 'tools', 'train.py'), TINY, '--work-dir',
              str(tmp_path)]
     first = subprocess.run(train + ['--cfg-options', 'train_cfg.max_epochs=1'],
@@ -126,3 +126,12 @@ def test_amp_resumes_an_fp32_run(tmp_path):
     checkpoint = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu', weights_only=False)
     assert all(t.dtype == torch.float32 for t in checkpoint['state_dict'].values()
                if t.is_floating_point())
+    # and tools/test.py --amp evaluates that checkpoint
+    test = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'test.py'), TINY,
+                           str(tmp_path / 'epoch_2.pth'), '--work-dir', str(tmp_path), '--amp',
+                           '--cfg-options', 'test_evaluator.type=PCKAccuracy'],  # no head boxes
+                          capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert test.returncode == 0, test.stderr[-2000:]
+    log = test.stdout + test.stderr
+    assert ('runs under autocast' if cpu_has_native_bf16() else 'testing in fp32') in log
+    assert 'PCK' in test.stdout

@@ -88,6 +88,23 @@ def test_flip_test_averages_the_mirrored_prediction():
     assert not np.allclose(shifted[0].keypoints, plain[0].keypoints)
 
 
+def test_heatmaps_of_bf16_autocast_give_the_fp32_loss_accuracy_and_keypoints():
+    """Under bf16 autocast (train.py/test.py --amp) the heatmaps are bf16, a dtype NumPy does
+    not have: the accuracy and the decoded keypoints are those of the fp32 heatmaps."""
+    gt = torch.zeros(2, 3, 16, 16)
+    for k, (y, x) in enumerate([(3, 4), (8, 8), (12, 2)]):
+        gt[:, k, y, x] = 1.0
+    weights = torch.ones(2, 3)
+    feats = [torch.rand(2, 3, 16, 16), gt.to(torch.bfloat16)]
+    losses = head().loss(feats, samples(gt, weights))
+    fp32 = head().loss([f.float() for f in feats], samples(gt, weights))
+    assert losses['acc_pose'].item() == fp32['acc_pose'].item() == pytest.approx(1.0)
+    preds = head().predict(feats, samples(gt, weights), {})
+    expected = head().predict([f.float() for f in feats], samples(gt, weights), {})
+    np.testing.assert_array_equal(preds[0].keypoints, expected[0].keypoints)
+    np.testing.assert_allclose(preds[0].keypoints[0, 1], [32.0, 32.0])  # (8, 8) x4
+
+
 def test_stack_count_mismatch_is_a_value_error():
     with pytest.raises(ValueError, match=r'num_stacks=2 but the backbone returned 3'):
         head().forward([torch.rand(1, 3, 16, 16)] * 3)

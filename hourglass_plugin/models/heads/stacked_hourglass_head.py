@@ -5,7 +5,7 @@ import torch
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads import CPMHead
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from mmpose.utils.typing import ConfigType, InstanceList, OptConfigType, OptSampleList
 from torch import Tensor
 
 
@@ -97,9 +97,14 @@ class StackedHourglassHead(CPMHead):
             loss_func = self.loss_module[i] if isinstance(
                 self.loss_module, torch.nn.ModuleList) else self.loss_module
             losses[f'loss_stack{i}'] = weight * loss_func(pred, gt_heatmaps, keypoint_weights)
-        _, avg_acc, _ = pose_pck_accuracy(
-            output=to_numpy(heatmaps[-1]),
+        _, avg_acc, _ = pose_pck_accuracy(  # NumPy has no bf16: the heatmaps of autocast
+            output=to_numpy(heatmaps[-1].float()),
             target=to_numpy(gt_heatmaps),
             mask=to_numpy(keypoint_weights) > 0)
         losses['acc_pose'] = torch.tensor(avg_acc, device=gt_heatmaps.device)
         return losses
+
+    def decode(self, batch_outputs: Tensor) -> InstanceList:
+        """The codec's keypoints from ``batch_outputs`` (B, K, h, w), read in fp32: under
+        autocast (bf16) the heatmaps come in a dtype NumPy does not have."""
+        return super().decode(batch_outputs.float())
