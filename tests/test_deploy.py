@@ -170,20 +170,22 @@ def _export_module():
 
 def test_export_that_differs_is_refused_and_leaves_nothing(tiny_checkpoint, tmp_path,
                                                            monkeypatch):
-    import hourglass_plugin.deploy as deploy
-    real = deploy.load_engine
+    from hourglass_plugin.deploy import checked_export
+    from hourglass_plugin.errors import ExportError
+    real = checked_export.load_engine
 
     def off_by_some(backend, path):  # an engine whose graph computes something else
         engine = real(backend, path)
         return lambda x: [y + 0.01 * (y.max() - y.min()) for y in engine(x)]
 
-    monkeypatch.setattr(deploy, 'load_engine', off_by_some)
+    monkeypatch.setattr(checked_export, 'load_engine', off_by_some)
     out = tmp_path / 'bad.onnx'
     monkeypatch.setattr(sys, 'argv', ['export.py', TINY, tiny_checkpoint, '--out', str(out),
                                       '--image', IMAGE])
-    with pytest.raises(ValueError, match=r'bad.onnx: the exported graph in onnxruntime differs '
+    tool = _export_module()
+    with pytest.raises(ExportError, match=r'bad.onnx: the exported graph in onnxruntime differs '
                        r'from PyTorch by .* \(1.00e-02 of the output range'):
-        _export_module().main()
+        tool.main(tool.parse_args())
     assert os.listdir(tmp_path) == []  # neither the file nor its partial
 
 

@@ -10,6 +10,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 from scipy.io import savemat
 
+from ..errors import DatasetError
+
 UPPER_NECK, HEAD_TOP = 8, 9
 #: The names of ``dataset_joints`` in the real ``mpii_gt_val.mat``.
 MPII_MAT_JOINT_NAMES = ('rank', 'rkne', 'rhip', 'lhip', 'lkne', 'lank', 'pelv', 'thor', 'neck',
@@ -21,7 +23,7 @@ def head_boxes_from_joints(records: Sequence[dict]) -> np.ndarray:
     top whose side is their distance (the head segment MPII's annotators box).
 
     Raises:
-        ValueError: naming the record whose neck or head top is missing or coincident.
+        DatasetError: naming the record whose neck or head top is missing or coincident.
     """
     boxes = []
     for index, record in enumerate(records):
@@ -29,8 +31,8 @@ def head_boxes_from_joints(records: Sequence[dict]) -> np.ndarray:
         neck, top = joints[UPPER_NECK], joints[HEAD_TOP]
         side = float(np.linalg.norm(top - neck))
         if not np.isfinite(side) or side <= 0 or (neck < 0).any() or (top < 0).any():
-            raise ValueError(f'record {index} ({record.get("image")}): cannot derive a head box '
-                             f'from upper_neck {neck.tolist()} and head_top {top.tolist()}')
+            raise DatasetError(f'record {index} ({record.get("image")}): cannot derive a head box '
+                               f'from upper_neck {neck.tolist()} and head_top {top.tolist()}')
         centre = (neck + top) / 2 - 1  # MPII joints are 1-based
         boxes.append([centre - side / 2, centre + side / 2])
     return np.asarray(boxes)

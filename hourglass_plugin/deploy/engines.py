@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import CheckpointError, ConfigError, UsageError
+
 #: ``--backend`` values: 'pytorch' is the model itself, the others run an exported ONNX file.
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
 #: ``--precision`` values of an engine: fp32 everywhere, bf16 an OpenVINO setting.
@@ -49,10 +51,10 @@ class Engine:
         raise NotImplementedError
 
     def check_input_size(self, input_size: Tuple[int, int]) -> None:
-        """Raise a ValueError naming the file if the graph was exported for another (H, W)."""
+        """Raise a UsageError naming the file if the graph was exported for another (H, W)."""
         exported = tuple(self.input_shape()[2:])
         if exported != tuple(input_size):
-            raise ValueError(f'{self.path} was exported for {exported[0]}x{exported[1]} (HxW) '
+            raise UsageError(f'{self.path} was exported for {exported[0]}x{exported[1]} (HxW) '
                              f'inputs but the config feeds {input_size[0]}x{input_size[1]}')
 
     def __call__(self, x) -> List[torch.Tensor]:
@@ -123,18 +125,18 @@ _ENGINES = {e.backend: e for e in (OnnxRuntimeEngine, OpenVinoEngine)}
 def load_engine(backend: str, path: str, threads: Optional[int] = None,
                 precision: str = 'fp32') -> Engine:
     """The exported graph at ``path`` (an ``.onnx`` file; OpenVINO also reads its ``.xml``) in
-    ``backend``, asked to compute in ``precision``; one ValueError naming the file when it is
+    ``backend``, asked to compute in ``precision``; one user error naming the file when it is
     not a graph the engine can run."""
     if backend not in _ENGINES:
         raise ValueError(f'backend={backend!r}; an exported graph runs in one of '
                          f'{sorted(_ENGINES)}')
     if precision not in _ENGINES[backend].precisions:
-        raise ValueError(f'--precision {precision}: --backend {backend} runs '
+        raise UsageError(f'--precision {precision}: --backend {backend} runs '
                          f'{" or ".join(_ENGINES[backend].precisions)}')
     if not osp.isfile(path):
         raise FileNotFoundError(f'exported model {path} does not exist')
     if not path.endswith(('.onnx', '.xml')):
-        raise ValueError(f'--backend {backend} runs an exported .onnx file, got {path}; export a '
+        raise UsageError(f'--backend {backend} runs an exported .onnx file, got {path}; export a '
                          'checkpoint with tools/export.py CONFIG CHECKPOINT --out MODEL.onnx')
     try:
         return _ENGINES[backend](path, threads, precision)
@@ -143,7 +145,7 @@ def load_engine(backend: str, path: str, threads: Optional[int] = None,
                           f'pip install "hourglass_plugin[deploy]" ({error})') from error
     except Exception as error:  # the engines' own exception types (ORT's Fail, OpenVINO's)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f'{path}: {backend} cannot load it: {first}') from error
+        raise CheckpointError(f'{path}: {backend} cannot load it: {first}') from error
 
 
 def run_with_engine(model: nn.Module, engine: Callable) -> nn.Module:
@@ -157,8 +159,8 @@ def run_with_engine(model: nn.Module, engine: Callable) -> nn.Module:
     The PyTorch layers stay in the model (unused) so that its structure can still be counted.
     """
     if not (hasattr(model, 'extract_feat') and hasattr(model, 'head')):
-        raise ValueError(f'{type(model).__name__} is not an mmpose pose estimator (no '
-                         'extract_feat and head); only pose models evaluate through an engine')
+        raise ConfigError(f'{type(model).__name__} is not an mmpose pose estimator (no '
+                          'extract_feat and head); only pose models evaluate through an engine')
     # instance attributes, seen before the class's methods: extract_feat now returns the
     # engine's outputs, and the head passes them on as its own (the graph ran its layers)
     model.extract_feat = engine

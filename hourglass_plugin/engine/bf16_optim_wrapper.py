@@ -16,6 +16,8 @@ import torch
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
+from ..errors import ConfigError
+
 #: /proc/cpuinfo flags of x86 CPUs that compute bf16 in hardware (elsewhere torch emulates it,
 #: slower than fp32).
 NATIVE_BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
@@ -104,5 +106,5 @@ def use_amp(cfg) -> None:
     elif wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'BF16OptimWrapper'):
         wrapper.type = 'BF16OptimWrapper'
     else:
-        raise ValueError(f"--amp: optim_wrapper.type is {wrapper.type!r}; bf16 on the CPU "
-                         "replaces 'OptimWrapper' only")
+        raise ConfigError(f"--amp: optim_wrapper.type is {wrapper.type!r}; bf16 on the CPU "
+                          "replaces 'OptimWrapper' only")

@@ -4,6 +4,8 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
+from ..errors import ConfigError, DatasetError
+
 
 def correct_keypoints(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, torso: Sequence[int],
                       thr: float) -> np.ndarray:
@@ -18,8 +20,8 @@ def correct_keypoints(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, torso:
     """
     size = np.linalg.norm(gt[:, torso[0]] - gt[:, torso[1]], axis=-1)  # (N,)
     if (size <= 0).any():
-        raise ValueError(f'person {int(np.argmax(size <= 0))} has a torso of length 0: its '
-                         f'ground-truth joints {list(torso)} coincide')
+        raise DatasetError(f'person {int(np.argmax(size <= 0))} has a torso of length 0: its '
+                           f'ground-truth joints {list(torso)} coincide')
     return (np.linalg.norm(pred - gt, axis=-1) <= thr * size[:, None]) & mask
 
 
@@ -48,9 +50,9 @@ class TorsoPCKAccuracy(BaseMetric):
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not thrs or any(not 0 < t for t in thrs):
-            raise ValueError(f'thrs must be positive fractions of the torso, got {thrs}')
+            raise ConfigError(f'thrs must be positive fractions of the torso, got {thrs}')
         if len(torso) != 2 or torso[0] == torso[1]:
-            raise ValueError(f'torso must name two different joints, got {torso}')
+            raise ConfigError(f'torso must name two different joints, got {torso}')
         self.thrs = tuple(thrs)
         self.torso = tuple(torso)
 
@@ -59,8 +61,8 @@ class TorsoPCKAccuracy(BaseMetric):
         name2id = (self.dataset_meta or {}).get('keypoint_name2id', {})
         missing = [name for name in self.torso if name not in name2id]
         if missing:
-            raise ValueError(f'TorsoPCKAccuracy: torso joint(s) {missing} not in the dataset '
-                             f"meta's keypoints {sorted(name2id)}")
+            raise ConfigError(f'TorsoPCKAccuracy: torso joint(s) {missing} not in the dataset '
+                              f"meta's keypoints {sorted(name2id)}")
         return [name2id[name] for name in self.torso]
 
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
