@@ -240,7 +240,7 @@ def demo_run(tmp_path_factory):
     from demo_kit import render_dataset
     tmp = tmp_path_factory.mktemp('demo')
     root = str(tmp / 'synthetic') + '/'
-    render_dataset(root, num_train=64, num_val=32, seed=0)
+    render_dataset(root, num_train=64, num_val=96, seed=0)
     options = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
     options += [f'{s}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
                 for s in ('val', 'test')]
@@ -306,16 +306,17 @@ def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path):
     """tools/export.py --precision int8: NNCF INT8 OpenVINO IR calibrated on training crops,
     compared on held-out test crops, then evaluated by tools/test.py next to the fp32 graph.
 
-    The model here is trained for seconds (PCKh about 11 on 32 people): its flat heatmaps are
-    the worst case for INT8, and one joint of the ~450 moves PCKh by 0.2, so the bound is 1.0.
-    A trained model keeps its PCK within 0.1 (README: LSP, 1000 test photos)."""
+    The model here is trained for seconds (PCKh between about 5 and 15 on 96 people, varying
+    from run to run): its flat heatmaps are the worst case for INT8, and one joint moves PCKh
+    by about 0.07, so the bound of 1.0 allows some 14 joints to change. A trained model keeps
+    its PCK within 0.1 (README: LSP, 1000 test photos)."""
     root, checkpoint, _, options = demo_run
     onnx = str(tmp_path / 'demo.onnx')
     result = run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE,
-                      '--precision', 'int8', '--calib-images', '64', '--compare-images', '32',
+                      '--precision', 'int8', '--calib-images', '64', '--compare-images', '96',
                       '--cfg-options', *options)
     assert result.returncode == 0, result.stderr[-3000:]
-    line = re.search(r'INT8 vs fp32 on 32 held-out test crops: keypoints move ([\d.]+) px on '
+    line = re.search(r'INT8 vs fp32 on 96 held-out test crops: keypoints move ([\d.]+) px on '
                      r'average .*; PCK fp32 ([\d.]+), INT8 ([\d.]+)', result.stdout)
     assert line, result.stdout[-3000:]
     xml = str(tmp_path / 'demo_int8.xml')
