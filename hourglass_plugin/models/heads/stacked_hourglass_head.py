@@ -5,7 +5,7 @@ import torch
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads import CPMHead
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import ConfigType, InstanceList, OptConfigType, OptSampleList
+from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
 from torch import Tensor
 
 
@@ -72,11 +72,13 @@ class StackedHourglassHead(CPMHead):
         self.stack_loss_weights = [float(w) for w in stack_loss_weights]
 
     def forward(self, feats: Sequence[Tensor]) -> List[Tensor]:
+        """Each stack's heatmaps (B, K, h, w), in fp32 also under autocast: the loss's accuracy,
+        the codec's decoding and the returned heatmaps go through NumPy, which has no bf16."""
         if len(feats) != self.num_stacks:
             raise ValueError(f'{type(self).__name__} was built for num_stacks={self.num_stacks} '
                              f'but the backbone returned {len(feats)} outputs; make the head\'s '
                              "num_stacks equal the backbone's")
-        return super().forward(feats)
+        return [heatmaps.float() for heatmaps in super().forward(feats)]
 
     def loss(self,
              feats: Sequence[Tensor],
@@ -97,14 +99,9 @@ class StackedHourglassHead(CPMHead):
             loss_func = self.loss_module[i] if isinstance(
                 self.loss_module, torch.nn.ModuleList) else self.loss_module
             losses[f'loss_stack{i}'] = weight * loss_func(pred, gt_heatmaps, keypoint_weights)
-        _, avg_acc, _ = pose_pck_accuracy(  # NumPy has no bf16: the heatmaps of autocast
-            output=to_numpy(heatmaps[-1].float()),
+        _, avg_acc, _ = pose_pck_accuracy(
+            output=to_numpy(heatmaps[-1]),
             target=to_numpy(gt_heatmaps),
             mask=to_numpy(keypoint_weights) > 0)
         losses['acc_pose'] = torch.tensor(avg_acc, device=gt_heatmaps.device)
         return losses
-
-    def decode(self, batch_outputs: Tensor) -> InstanceList:
-        """The codec's keypoints from ``batch_outputs`` (B, K, h, w), read in fp32: under
-        autocast (bf16) the heatmaps come in a dtype NumPy does not have."""
-        return super().decode(batch_outputs.float())
