@@ -50,6 +50,12 @@ def add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--device', help='torch device (default: cuda:0 if available, else cpu)')
 
 
+def device_of(args: argparse.Namespace) -> str:
+    """``--device``, or what its help says it defaults to."""
+    import torch
+    return args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+
+
 def add_shape(parser: argparse.ArgumentParser, what: str = 'input size') -> None:
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
                         help=f'{what}, height then width (default: the codec input size of a '

@@ -129,7 +129,7 @@ def main(args: argparse.Namespace) -> None:
         run_each_allocator(args)
         return
     allocator.apply(args.allocator)
-    args.device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    args.device = cli.device_of(args)
     device = torch.device(args.device)
     info = dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
                 allocator=allocator.current(),

@@ -71,7 +71,6 @@ def build_model(args, cfg):
     """The model of ``cfg``, prepared as every tool prepares it, with ``args.checkpoint`` (it
     must fit the model) or, for an engine backend, with the exported graph running its network;
     then what mmpose's ``init_model`` attaches for inference (the config, the dataset meta)."""
-    import torch
     from mmpose.apis.inference import dataset_meta_from_config
 
     from hourglass_plugin.run import prepare_run
@@ -92,8 +91,7 @@ def build_model(args, cfg):
         engine.check_input_size((height, width))
         run_with_engine(model, engine)
         return model.eval()
-    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    return model.to(device).eval()
+    return model.to(cli.device_of(args)).eval()
 
 
 def draw(model, visualizer, image: np.ndarray, bboxes, out: str, kpt_thr: float) -> None:
