@@ -35,6 +35,7 @@ def engine_settings(stacks: int = 8, order: int = 4, batch: int = 8, size: int =
     import openvino as ov
 
     from hourglass_plugin.deploy import export_onnx, load_engine
+    from hourglass_plugin.deploy.engines import openvino_core
     from .scenarios import _result, _timed, pose_models
     threads = torch.get_num_threads()
     _, ours = pose_models(stacks, order, torch.device('cpu'))
@@ -45,7 +46,7 @@ def engine_settings(stacks: int = 8, order: int = 4, batch: int = 8, size: int =
         whole = load_engine('onnxruntime', path)  # the project's sessions, as --backend runs them
         split = [load_engine('onnxruntime', path, threads=1) for _ in range(threads)]
         latency = load_engine('openvino', path)
-        core = ov.Core()
+        core = openvino_core()  # the engines' own: see its docstring
         streams = core.compile_model(core.read_model(path), 'CPU', {
             'PERFORMANCE_HINT': 'THROUGHPUT', 'NUM_STREAMS': threads,
             'INFERENCE_NUM_THREADS': threads, 'INFERENCE_PRECISION_HINT': 'f32'})

@@ -12,6 +12,7 @@ Both run fp32 on the CPU with as many threads as torch uses (``torch.get_num_thr
 
 ``docs/benchmarks.md`` has what the other settings gave.
 """
+import functools
 import os.path as osp
 import types
 from typing import Callable, List, Optional, Tuple
@@ -87,6 +88,22 @@ class OnnxRuntimeEngine(Engine):
         return [d if isinstance(d, int) else None for d in self.session.get_inputs()[0].shape]
 
 
+@functools.lru_cache(maxsize=None)
+def openvino_core():
+    """The process's one ``openvino.Core``, which every OpenVINO engine and reader here shares.
+
+    One, kept for the life of the process, because OpenVINO's CPU plugin (2026.4) installs an
+    alternate signal stack of its own in the thread that creates it and, when destroyed, puts
+    back the one it found. With a ``Core`` per engine, two engines destroyed in the order they
+    were made leave the first plugin's stack installed after it was unmapped; the next signal
+    with an ``SA_ONSTACK`` handler (every Python signal handler, e.g. the SIGCHLD handler of a
+    DataLoader with workers) is then written to unmapped memory (SIGSEGV) or to memory reused
+    since (heap corruption).
+    """
+    import openvino as ov
+    return ov.Core()
+
+
 class OpenVinoEngine(Engine):
     backend = 'openvino'
     precisions = ('fp32', 'bf16')
@@ -95,8 +112,7 @@ class OpenVinoEngine(Engine):
     def __init__(self, path: str, threads: Optional[int] = None,
                  precision: str = 'fp32') -> None:
         super().__init__(path, threads, precision)
-        import openvino as ov
-        core = ov.Core()
+        core = openvino_core()
         if precision == 'bf16' and 'BF16' not in core.get_property(
                 'CPU', 'OPTIMIZATION_CAPABILITIES'):
             precision = 'fp32'  # not asked of a CPU plugin that has no bf16 kernels here

@@ -17,6 +17,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 import torch
 
+from ..datasets import check_annotation_file
 from ..errors import ConfigError
 
 
@@ -29,11 +30,7 @@ def pose_dataset(cfg, split: str, pipeline_of: str = 'test'):
                           f"comparison read the config's {split} set")
     dataset_cfg = copy.deepcopy(loader.dataset)
     dataset_cfg.pipeline = copy.deepcopy(cfg[f'{pipeline_of}_dataloader'].dataset.pipeline)
-    ann_file = osp.join(dataset_cfg.get('data_root') or '', dataset_cfg.get('ann_file') or '')
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'{split} annotations {ann_file} do not exist ({split}_dataloader.'
-                                f"dataset): INT8 calibration and its comparison read the "
-                                f"config's {split} set")
+    check_annotation_file(dataset_cfg, f'{split}_dataloader.dataset')
     return DATASETS.build(dataset_cfg)
 
 
@@ -66,7 +63,8 @@ def quantize_to_openvino(onnx_path: str, inputs: List[np.ndarray], out_xml: str)
     except ImportError as error:
         raise ImportError('--precision int8 needs NNCF and OpenVINO: pip install '
                           f'"hourglass_plugin[deploy]" ({error})') from error
-    model = ov.Core().read_model(onnx_path)
+    from .engines import openvino_core
+    model = openvino_core().read_model(onnx_path)
     quantized = nncf.quantize(model, nncf.Dataset(inputs), subset_size=len(inputs))
     partial = out_xml[:-len('.xml')] + '.partial.xml'
     try:
