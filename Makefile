@@ -15,14 +15,11 @@ demo: setup
 lint: setup
 	PATH="$(CURDIR)/.venv/bin:$$PATH" $(PY) -m pre_commit run --all-files --show-diff-on-failure
 
-# Everything (what CI runs through .ci/run). The engine tests run in a process of their own: in
-# one process with all the other modules they died with SIGSEGV on a 2-core AVX2 machine (alone,
-# they pass; the cause is not isolated).
+# Everything, in one pytest process (what CI runs through .ci/run).
 test: setup lint
-	$(PYTEST) tests --ignore=tests/test_deploy.py
-	$(PYTEST) tests/test_deploy.py
+	$(PYTEST) tests
 
-# All but the end-to-end tests (marked slow): a few minutes.
+# All but the end-to-end tests and the OS's measurements (marked slow): under two minutes.
 test-fast: setup
 	$(PYTEST) tests -m "not slow"
 

@@ -3,27 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import build, hg104_backbone_cfg, num_params, pose_backbone_cfg
-
-
-def small_pose_cfg(**overrides):
-    """Newell's layout, narrow and shallow enough to run in milliseconds."""
-    cfg = pose_backbone_cfg(2)
-    cfg.update(order=2, stage_channels=(32, 32, 32), stage_blocks=(1, 1, 1), feat_channels=32,
-               stem=dict(conv_channels=16, block_channels=(32, 32, 32), downsample_before=1),
-               num_keypoints=5)
-    cfg.update(overrides)
-    return cfg
-
-
-def small_det_cfg(**overrides):
-    """CornerNet's layout, narrow and shallow."""
-    cfg = hg104_backbone_cfg()
-    cfg.update(order=3, stage_channels=(32, 32, 48, 64), stage_blocks=(1, 1, 1, 2),
-               feat_channels=24, stem=dict(conv_channels=16, block_channels=(32, ),
-                                           downsample_before=0))
-    cfg.update(overrides)
-    return cfg
+from helpers.models import (build, hg104_backbone_cfg, num_params, pose_backbone_cfg, small_det_cfg,
+                            small_pose_cfg)
 
 
 @pytest.mark.parametrize('num_stacks, expected', [(8, 25_434_112), (2, 6_570_400)])

@@ -9,7 +9,6 @@ import os.path as osp
 import re
 import runpy
 import shutil
-import subprocess
 import sys
 from typing import Tuple
 
@@ -19,13 +18,15 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from conftest import DATA, REPO
-from helpers import TINY, build_tiny_model, save_model, save_sample_head_boxes, save_tiny_checkpoint
+from helpers.models import (build_tiny_model, save_model, save_sample_head_boxes,
+                            save_tiny_checkpoint, tiny_cfg)
+from helpers.paths import IMAGE, LSP_CONFIG, REPO, SAMPLE, TINY
+from helpers.pickles import Evil
+from helpers.processes import run_tool, user_error
 from hourglass_plugin.checkpoint_fit import load_checked
 from hourglass_plugin.errors import CheckpointError, ConfigError, DatasetError
 from hourglass_plugin.run import prepare_run
 
-SAMPLE = osp.join(DATA, 'mpii_sample')
 #: The image of record 2 of the sample's annotations.json.
 RECORD2_IMAGE = '051423444.jpg'
 
@@ -60,20 +61,6 @@ def build_dataset(root: str, **kwargs):
     return DATASETS.build(cfg)
 
 
-def tiny_cfg(**options) -> Config:
-    cfg = Config.fromfile(TINY)
-    cfg.merge_from_dict(options)
-    return cfg
-
-
-def run_tool(tool: str, *args: str) -> Tuple[int, str]:
-    """(exit code, stderr) of ``python tools/<tool> args`` in a new process."""
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args],
-                            capture_output=True, text=True, cwd=REPO, env=env)
-    return result.returncode, result.stderr
-
-
 @pytest.fixture()
 def run_tool_here(capsys, monkeypatch):
     """(exit code, stderr) of the tool run as its command line does (``__main__``, run_main),
@@ -89,19 +76,6 @@ def run_tool_here(capsys, monkeypatch):
     return run
 
 
-def user_error(result: Tuple[int, str]) -> str:
-    """The message of a refused run: exit 1, no traceback, one or two lines after 'error: '."""
-    returncode, stderr = result
-    assert returncode == 1, stderr[-3000:]
-    assert 'Traceback' not in stderr, stderr[-3000:]
-    lines = stderr.splitlines()
-    start = [i for i, line in enumerate(lines) if line.startswith('error: ')]
-    assert len(start) == 1, stderr[-3000:]
-    end = lines.index('(run again with --debug for the traceback)', start[0])
-    assert 1 <= end - start[0] <= 2, lines[start[0]:end]
-    return '\n'.join(lines[start[0]:end])
-
-
 def files_under(path) -> dict:
     """{relative path: bytes} of every file under ``path``."""
     found = {}
@@ -111,16 +85,6 @@ def files_under(path) -> dict:
             with open(full, 'rb') as f:
                 found[osp.relpath(full, path)] = f.read()
     return found
-
-
-@pytest.fixture()
-def one_thread():
-    """One intra-op thread: a tiny model on a busy 2-core machine is 100x slower with two
-    (OpenMP threads spin waiting for each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------------------------ dataset
@@ -259,6 +223,48 @@ def test_tools_test_names_missing_head_box_file_before_testing(tmp_path, run_too
         f'test_dataloader.dataset.headbox_file={missing}'))
     assert f'head-box file {missing} does not exist' in message
     assert not work_dir.exists()  # refused before the Runner (and its logs) started
+
+
+@pytest.fixture(scope='module')
+def lsp_checkpoint(tmp_path_factory) -> str:
+    """Seeded random weights of the LSP config's model (14 joints)."""
+    from mmpose.registry import MODELS
+    init_default_scope('mmpose')
+    path = str(tmp_path_factory.mktemp('lsp') / 'lsp.pth')
+    torch.save({'state_dict': MODELS.build(Config.fromfile(LSP_CONFIG).model).state_dict()}, path)
+    return path
+
+
+@pytest.mark.parametrize('tool, split', [('train.py', 'train'), ('test.py', 'test')])
+def test_coco_style_dataset_without_its_annotations_names_the_converter(
+        tmp_path, run_tool_here, lsp_checkpoint, tool, split):
+    """The LSP config before lsp2coco.py has run: one line naming the missing file and the
+    command that makes it, and nothing written."""
+    root = str(tmp_path / 'lsp') + '/'
+    work_dir = tmp_path / 'work'
+    args = [LSP_CONFIG] + ([lsp_checkpoint] if tool == 'test.py' else [])
+    message = user_error(run_tool_here(
+        tool, *args, '--work-dir', str(work_dir), '--cfg-options',
+        *[f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]))
+    expected = f'{root}annotations/lsp_{"train" if split == "train" else "test"}.json'
+    assert message == (f'error: {split}_dataloader.dataset.ann_file: annotation file {expected} '
+                       'does not exist; make it with: python tools/dataset_converters/lsp2coco.py '
+                       f'LSP_RELEASE --out {root}')
+    assert not work_dir.exists()
+
+
+@pytest.mark.slow
+def test_int8_export_without_coco_style_annotations_names_the_converter(tmp_path,
+                                                                        lsp_checkpoint):
+    root = str(tmp_path / 'lsp') + '/'
+    out = tmp_path / 'out'
+    message = user_error(run_tool(
+        'export.py', LSP_CONFIG, lsp_checkpoint, '--out', str(out / 'lsp.onnx'), '--image', IMAGE,
+        '--precision', 'int8', '--cfg-options',
+        *[f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]))
+    assert f'annotation file {root}annotations/lsp_train.json does not exist' in message
+    assert f'lsp2coco.py LSP_RELEASE --out {root}' in message
+    assert not out.exists() or os.listdir(out) == []
 
 
 @pytest.mark.slow
@@ -411,16 +417,6 @@ def test_tools_test_refuses_wrong_architecture(tmp_path):
     assert f'checkpoint {checkpoint} does not fit the model' in message
     assert 'unexpected keys (backbone.hourglasses.2.*' in message
     assert not work_dir.exists()
-
-
-class Evil:
-    """Unpickling this would create a file: the side effect that must never happen."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        return (open, (self.target, 'w'))
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from torch import nn
 from benchmarks import measure
 from benchmarks.measure import (alternate, conv_flops, conv_seconds, kernel_usage, max_abs_diff_rel,
                                 ratios, step_memory_bytes)
-from conftest import REPO
+from helpers.paths import REPO
 
 
 def test_conv_flops_counts_two_per_multiply_add():
@@ -82,6 +82,7 @@ def _touch_new_pages(nbytes: int) -> None:
         region.close()
 
 
+@pytest.mark.slow  # what the kernel counts: an OS-dependent measurement, not the fast tier's
 @pytest.mark.skipif(kernel_usage() is None,
                     reason='no page fault counts here (no resource module, or the OS reports none)')
 def test_alternate_counts_page_faults_of_each_step():

@@ -8,11 +8,9 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from conftest import DATA, REPO
+from helpers.paths import REPO, TINY
 from hourglass_plugin.engine import BF16OptimWrapper, bf16_optim_wrapper, use_amp
 from hourglass_plugin.engine.bf16_optim_wrapper import cpu_has_native_bf16
-
-TINY = osp.join(DATA, 'configs', 'tiny_hg2_mpii-sample-64x64.py')
 
 
 class ConvBN(nn.Module):

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from benchmarks.plain_posenet import PlainPoseNet
-from conftest import REPO
-from helpers import randomise_norms
+from helpers.models import randomise_norms
+from helpers.paths import REPO
 from hourglass_plugin.conversion import convert_state_dict
 from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.models import StackedHourglass

@@ -5,10 +5,8 @@ import json
 import os
 import os.path as osp
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -19,8 +17,9 @@ from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import save_checkpoint
 
-from conftest import DATA, REPO
-from helpers import TINY, save_sample_head_boxes
+from helpers.models import pausing_config, tiny_cfg
+from helpers.paths import REPO, RESUME_CFG, TINY
+from helpers.processes import kill_when_paused, run_tool, tool_env
 from hourglass_plugin.engine import find_resumable_checkpoint, is_complete_checkpoint
 from hourglass_plugin.engine.atomic_files import TEMPORARY_NAME, remove_orphaned_temporaries
 from hourglass_plugin.errors import NonFiniteLossError
@@ -28,9 +27,7 @@ from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
-TESTS = osp.dirname(osp.abspath(__file__))
 TRAIN = osp.join(REPO, 'tools', 'train.py')
-RESUME_CFG = osp.join(DATA, 'configs', 'resume_hg2_mpii-sample-64x64.py')
 
 
 def _in_repo(function):
@@ -41,16 +38,6 @@ def _in_repo(function):
         return function()
     finally:
         os.chdir(cwd)
-
-
-@pytest.fixture()
-def one_thread():
-    """In-process training on one thread, as the subprocesses (OMP_NUM_THREADS=1): on this busy
-    2-core machine two threads made the determinism test 5x slower (35 s instead of 7 s a run)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _temporaries(directory) -> list:
@@ -118,62 +105,63 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
 _WRITER = '''
 import sys, torch
 import hourglass_plugin
+from hourglass_plugin.engine import atomic_files
 from mmengine.runner.checkpoint import save_checkpoint
-path, n = sys.argv[1], 16 * 2 ** 20  # 64 MB: every write takes long enough to be caught
+path, n = sys.argv[1], 1 << 20
 atomic = dict(backend='atomic_local')  # as CrashSafeCheckpointHook writes
 save_checkpoint({'v': torch.zeros(n)}, path, backend_args=atomic)
-print('ready', flush=True)
-version = 1
-while True:
-    save_checkpoint({'v': torch.full((n, ), float(version))}, path, backend_args=atomic)
-    version += 1
+
+
+class HalfThenPause:
+    # the file the second save writes to: half of its bytes reach the disk, then the writer
+    # says so and waits for the kill
+
+    def __init__(self, f):
+        self.f = f
+
+    def write(self, data):
+        self.f.write(data[:len(data) // 2])
+        self.f.flush()
+        print('PAUSED half-way through the write', flush=True)
+        import threading
+        threading.Event().wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+atomic_files.open = lambda *args, **kwargs: HalfThenPause(open(*args, **kwargs))
+save_checkpoint({'v': torch.ones(n)}, path, backend_args=atomic)
 '''
 
 
-def _kill_writer_mid_write(directory) -> bool:
-    """Start a writer of 64 MB checkpoints, SIGKILL it once a write has begun; True if the kill
-    landed before that write's rename (its temporary is left)."""
-    writer = subprocess.Popen(
-        [sys.executable, '-c', _WRITER, str(directory / 'iter_1.pth')], stdout=subprocess.PIPE,
-        text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
-    try:
-        for line in writer.stdout:  # mmengine's warnings come first
-            if line.strip() == 'ready':
-                break
-        deadline = time.monotonic() + 60
-        while not _temporaries(directory):  # a write has started
-            assert writer.poll() is None, 'the writer failed'
-            assert time.monotonic() < deadline, 'no write started'
-            time.sleep(0.001)
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-    finally:
-        writer.kill()
-        writer.wait()
-    return bool(_temporaries(directory))
-
-
 def test_writer_killed_mid_write_leaves_a_whole_checkpoint(tmp_path):
-    """SIGKILL while mmengine writes a checkpoint: the final name holds a complete version."""
-    attempts = 0
-    while True:  # a busy machine may deliver the kill only after the rename: try again
-        attempts += 1
-        killed_mid_write = _kill_writer_mid_write(tmp_path)
-        path = tmp_path / 'iter_1.pth'
-        assert is_complete_checkpoint(str(path))
-        values = load_checkpoint_safely(str(path))['v']
-        assert values.numel() == 16 * 2**20 and bool((values == values[0]).all())
-        if killed_mid_write or attempts == 3:
-            break
-    assert killed_mid_write, 'the kill never landed during a write: nothing was tested'
-    assert remove_orphaned_temporaries(str(tmp_path)) and not _temporaries(tmp_path)
+    """SIGKILL while mmengine writes a checkpoint over an older one, half of the new bytes
+    written: the final name holds the old version whole; the half-written temporary is left for
+    the next run to remove."""
+    path = tmp_path / 'iter_1.pth'
+    kill_when_paused([sys.executable, '-c', _WRITER, str(path)], tool_env(),
+                     tmp_path / 'writer.log')
+    assert osp.basename(path) in os.listdir(tmp_path)
+    assert is_complete_checkpoint(str(path))
+    assert torch.equal(load_checkpoint_safely(str(path))['v'], torch.zeros(1 << 20))
+    (temporary, ) = _temporaries(tmp_path)
+    assert not is_complete_checkpoint(str(tmp_path / temporary))
+    assert remove_orphaned_temporaries(str(tmp_path)) == [str(tmp_path / temporary)]
+    assert sorted(os.listdir(tmp_path)) == ['iter_1.pth', 'writer.log']
 
 
 # --- --resume finds the newest complete checkpoint -----------------------------------------
 
 def _write_checkpoint(path, value):
+    """A checkpoint holding ``value``, its modification time ``value`` seconds after a fixed
+    instant (checkpoints written later are newer, as in a run)."""
     save_checkpoint({'state_dict': {'w': torch.full((10, ), float(value))}}, str(path),
                     backend_args=ATOMIC)
+    os.utime(path, (1_700_000_000 + value, ) * 2)
     return str(path)
 
 
@@ -191,11 +179,11 @@ def test_resume_takes_the_checkpoint_last_checkpoint_names(tmp_path):
 @pytest.mark.parametrize('pointer', ['missing file', 'empty', 'no pointer', 'truncated file'])
 def test_resume_falls_back_to_the_newest_complete_checkpoint(tmp_path, pointer):
     first = _write_checkpoint(tmp_path / 'epoch_1.pth', 1)
-    time.sleep(0.01)
     second = str(tmp_path / 'epoch_2.pth')
     if pointer == 'truncated file':  # written by a non-atomic writer, cut short by a kill
         data = open(_write_checkpoint(second, 2), 'rb').read()
         open(second, 'wb').write(data[:len(data) // 2])
+        os.utime(second, (1_700_000_002, ) * 2)
         _point_to(tmp_path, second)
         assert find_resumable_checkpoint(str(tmp_path)) == first
         return
@@ -218,24 +206,6 @@ def test_resume_without_checkpoint_starts_over_and_removes_killed_temporaries(tm
 
 # --- kill -9 at any moment, then --resume: the same result as an uninterrupted run ----------
 
-def _kill_when(command, env, log_path, condition, timeout=300):
-    """Start ``command``, SIGKILL it as soon as ``condition()`` holds; fail if it ends first."""
-    with open(log_path, 'w') as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    try:
-        while not condition():
-            assert process.poll() is None, (
-                f'the run ended before the kill point: {open(log_path).read()[-3000:]}')
-            assert time.monotonic() < deadline, 'no kill point within the time limit'
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
-
-
 def _final_scalars(work_dir):
     """(losses by iteration, PCK) from the scalars.json of the newest run in ``work_dir``."""
     newest = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1]
@@ -255,64 +225,51 @@ def _all_checkpoints_complete(work_dir):
         load_checkpoint_safely(path)  # raises on a truncated file
 
 
-def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path):
+def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path, sample_head_boxes):
     """``tools/train.py`` killed while epoch_3.pth is being written, just after epoch_5.pth
-    appeared (before last_checkpoint names it), and in the middle of epoch 6; each time
+    appeared (before last_checkpoint names it), and after iteration 17 (in epoch 6); each time
     ``--resume`` continues, and the final weights, losses and PCKh equal those of a run never
     interrupted (no random augmentation in this config and the sampler is seeded per epoch, so
     equal means bit-equal here). ``max_keep_ckpts=1``: mmengine's CheckpointHook would have
-    removed epoch_2.pth before writing epoch_3.pth, leaving nothing to resume from."""
-    head_boxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
-    options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={head_boxes}']
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')  # logs seen as written
-    slow = dict(env, PYTHONPATH=os.pathsep.join([TESTS, env.get('PYTHONPATH', '')]),
-                SLOW_SECONDS='1.5')
-    # mmengine imports custom_imports while it parses a config file, not from --cfg-options: the
-    # slowed rename needs a config file of its own
-    slow_cfg = tmp_path / 'resume_slow_rename.py'
-    slow_cfg.write_text(f'_base_ = [{RESUME_CFG!r}]\n'
-                        "custom_imports = dict(imports=['hourglass_plugin', "
-                        "'slow_checkpoint_rename'], allow_failed_imports=False)\n")
+    removed epoch_2.pth before writing epoch_3.pth, leaving nothing to resume from. The run
+    pauses itself at each point (helpers/pause_points.py) and is killed there."""
+    options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={sample_head_boxes}']
+    pausing = pausing_config(tmp_path)
 
     def train(work_dir, *extra, config=RESUME_CFG):
         return [sys.executable, TRAIN, str(config), '--work-dir', str(work_dir), *extra]
 
     baseline = tmp_path / 'uninterrupted'
-    subprocess.run(train(baseline, *options), cwd=REPO, env=env, check=True,
+    subprocess.run(train(baseline, *options), cwd=REPO, env=tool_env(), check=True,
                    capture_output=True)
 
     work = tmp_path / 'killed'
-    _kill_when(train(work, *options, config=slow_cfg), dict(slow, SLOW_CHECKPOINT='epoch_3.pth'),
-               tmp_path / 'leg1.log',
-               lambda: work.is_dir() and any(n.startswith('.epoch_3.pth.')
-                                             for n in os.listdir(work)))
+    kill_when_paused(train(work, *options, config=pausing),
+                     tool_env(PAUSE_BEFORE_REPLACE='epoch_3.pth'), tmp_path / 'leg1.log')
     assert _temporaries(work) and not (work / 'epoch_3.pth').exists()
+    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == ['epoch_2.pth']
     _all_checkpoints_complete(work)
 
-    assert (work / 'epoch_2.pth').exists()  # the previous one is removed only after
-
-    _kill_when(train(work, '--resume', *options, config=slow_cfg),
-               dict(slow, SLOW_CHECKPOINT='epoch_5.pth'),
-               tmp_path / 'leg2.log', lambda: (work / 'epoch_5.pth').exists())
-    assert re.search(r'Load checkpoint from \S*epoch_2\.pth', open(tmp_path / 'leg2.log').read())
+    log = kill_when_paused(train(work, '--resume', *options, config=pausing),
+                           tool_env(PAUSE_AFTER_REPLACE='epoch_5.pth'), tmp_path / 'leg2.log')
+    assert f'Load checkpoint from {work / "epoch_2.pth"}' in log
     assert not _temporaries(work)  # leg 1's leftover was removed
     pointer = (work / 'last_checkpoint').read_text()
-    # epoch_4.pth unless this busy machine let more than SLOW_SECONDS pass before the kill
-    assert osp.basename(pointer) in ('epoch_4.pth', 'epoch_5.pth') and osp.isfile(pointer)
+    assert pointer == str(work / 'epoch_4.pth')  # epoch_5.pth is not named yet
+    checkpoints = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
+    assert checkpoints == ['epoch_4.pth', 'epoch_5.pth']
     _all_checkpoints_complete(work)
 
-    # (epoch_6.pth written slowly only to leave time for the kill on a busy machine)
-    _kill_when(train(work, '--resume', *options, config=slow_cfg),
-               dict(slow, SLOW_CHECKPOINT='epoch_6.pth'),
-               tmp_path / 'leg3.log',
-               lambda: 'Epoch(train) [6][2/3]' in open(tmp_path / 'leg3.log').read())
+    log = kill_when_paused(train(work, '--resume', *options, config=pausing),
+                           tool_env(PAUSE_AT_ITER='17'), tmp_path / 'leg3.log')
     # last_checkpoint is trusted when it names a complete file (even if epoch_5.pth is newer)
-    assert f'Load checkpoint from {pointer}' in open(tmp_path / 'leg3.log').read()
+    assert f'Load checkpoint from {pointer}' in log
+    assert 'Epoch(train) [6][2/3]' in log
 
-    result = subprocess.run(train(work, '--resume', *options), cwd=REPO, env=env,
+    result = subprocess.run(train(work, '--resume', *options), cwd=REPO, env=tool_env(),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r'Load checkpoint from \S*epoch_5\.pth', result.stdout)
+    assert f'Load checkpoint from {work / "epoch_5.pth"}' in result.stdout
     assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == ['epoch_6.pth']
 
     expected = load_checkpoint_safely(str(baseline / 'epoch_6.pth'))['state_dict']
@@ -344,8 +301,7 @@ class _PoisonWeightsHook(Hook):
 
 
 def test_nan_loss_stops_naming_the_iteration_and_last_good_checkpoint(tmp_path, one_thread):
-    cfg = Config.fromfile(TINY)  # 1 iteration per epoch, a checkpoint after each
-    cfg.work_dir = str(tmp_path)
+    cfg = tiny_cfg(tmp_path)  # 1 iteration per epoch, a checkpoint after each
     cfg.train_cfg.max_epochs = 6
     cfg.custom_hooks.append(dict(type='_PoisonWeightsHook', at=4))
     with pytest.raises(NonFiniteLossError) as info:
@@ -359,10 +315,9 @@ def test_nan_loss_stops_naming_the_iteration_and_last_good_checkpoint(tmp_path, 
 
 def test_diverging_run_exits_with_one_line_and_no_broken_checkpoint(tmp_path):
     """A learning rate of 1e6 through tools/train.py: the plugin's configs carry the hook."""
-    result = subprocess.run(
-        [sys.executable, TRAIN, TINY, '--work-dir', str(tmp_path), '--cfg-options',
-         'optim_wrapper.optimizer.lr=1e6', 'randomness.seed=0', 'train_cfg.max_epochs=6'],
-        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    result = run_tool('train.py', TINY, '--work-dir', str(tmp_path), '--cfg-options',
+                      'optim_wrapper.optimizer.lr=1e6', 'randomness.seed=0',
+                      'train_cfg.max_epochs=6', threads=1)
     assert result.returncode == 1, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1 and 'not finite' in errors[0], result.stderr[-3000:]
@@ -375,31 +330,40 @@ def test_diverging_run_exits_with_one_line_and_no_broken_checkpoint(tmp_path):
         assert all(bool(torch.isfinite(t).all()) for t in state.values() if t.is_floating_point())
 
 
-# --- same seed, same config, same data: the same losses -------------------------------------
+# --- same seed, same config, same data: the same losses and the same checkpoint -------------
 
-def _losses(work_dir, seed) -> np.ndarray:
-    """Losses of 3 epochs of the tiny model with the paper's random augmentation, one worker."""
-    cfg = Config.fromfile(TINY)
+def _train_three_epochs(work_dir, seed) -> np.ndarray:
+    """Losses of 3 epochs of the tiny model with the paper's random augmentation, one worker,
+    seeded through the config's ``randomness`` as every training fixture of the tests is."""
+    cfg = tiny_cfg(work_dir)
     base = Config.fromfile(osp.join(REPO, 'configs', 'stacked_hourglass', '_base_',
                                     'td-hm_stacked-hourglass_mpii-256x256.py'))
     pipeline = [dict(t, input_size=(64, 64)) if t['type'] == 'TopdownAffine' else
                 dict(t, encoder=cfg.codec) if t['type'] == 'GenerateTarget' else t
                 for t in base.train_pipeline]
     cfg.merge_from_dict({
-        'work_dir': str(work_dir), 'randomness': dict(seed=seed),
+        'randomness': dict(seed=seed, deterministic=True),
         'train_cfg.max_epochs': 3, 'train_dataloader.batch_size': 2,
         'train_dataloader.num_workers': 1, 'train_dataloader.persistent_workers': True,
         'train_dataloader.dataset.pipeline': pipeline,
-        'default_hooks.checkpoint.interval': 100})
+        'default_hooks.checkpoint.interval': 100})  # saves the last epoch only
     runner = _in_repo(lambda: Runner.from_cfg(cfg))
     _in_repo(runner.train)
     return np.asarray(runner.message_hub.get_scalar('train/loss').data[0])
 
 
-def test_same_seed_same_losses(tmp_path, one_thread):
-    first = _losses(tmp_path / 'a', seed=0)
-    second = _losses(tmp_path / 'b', seed=0)
+def _weights(work_dir) -> dict:
+    return load_checkpoint_safely(str(work_dir / 'epoch_3.pth'))['state_dict']
+
+
+def test_same_seed_same_losses_and_checkpoint(tmp_path, one_thread):
+    first = _train_three_epochs(tmp_path / 'a', seed=0)
+    second = _train_three_epochs(tmp_path / 'b', seed=0)
     assert len(first) == 9
-    np.testing.assert_allclose(second, first, rtol=0, atol=1e-6)
-    other = _losses(tmp_path / 'c', seed=1)  # the comparison can fail: another seed differs
-    assert np.abs(other - first).max() > 1e-4
+    np.testing.assert_array_equal(second, first)
+    a, b = _weights(tmp_path / 'a'), _weights(tmp_path / 'b')
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    other = _train_three_epochs(tmp_path / 'c', seed=1)  # the comparison can fail:
+    assert np.abs(other - first).max() > 1e-4  # another seed differs
+    c = _weights(tmp_path / 'c')
+    assert not all(torch.equal(a[k], c[k]) for k in a)

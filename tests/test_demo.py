@@ -8,7 +8,7 @@ import sys
 import cv2
 import pytest
 
-from conftest import REPO
+from helpers.paths import REPO, SHARED_DATA
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
@@ -104,7 +104,7 @@ def test_demo_options_seed_the_training_and_the_users_come_last():
     assert demo.options_dict(demo.run_options(args))['randomness.seed'] == 3
 
 
-LSP = osp.join(REPO, '..', 'shared', 'data', 'lsp')
+LSP = osp.join(SHARED_DATA, 'lsp')
 
 
 @pytest.mark.skipif(not osp.isdir(LSP), reason='../shared/data/lsp is not here')

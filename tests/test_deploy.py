@@ -1,5 +1,6 @@
 """Export to ONNX and the engines: parity with PyTorch, the tools' --backend, clear refusals."""
 import importlib.util
+import json
 import os
 import os.path as osp
 import re
@@ -10,38 +11,19 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CONFIGS, DATA, REPO
-from helpers import TINY, build_tiny_model, save_tiny_checkpoint
+from helpers.models import build_tiny_model, randomise_norms
+from helpers.paths import DATA, DEMO, DET, IMAGE, REPO, TINY
+from helpers.processes import run_python, run_tool, user_error
 from hourglass_plugin.deploy import export_onnx, load_engine, parity, run_with_engine
 from hourglass_plugin.deploy.export import PARITY_TOLERANCE
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
 ENGINES = ('onnxruntime', 'openvino')
-IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')
-DEMO = osp.join(CONFIGS, 'stacked_hourglass',
-                'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
-DET = osp.join(CONFIGS, 'cornernet',
-               'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
-
-
-def run_tool(tool: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS='2')
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
-
-
-def one_error_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-    lines = [line for line in result.stderr.splitlines() if line.startswith('error: ')]
-    assert len(lines) == 1, result.stderr[-2000:]
-    assert 'Traceback' not in result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope='module')
 def tiny_model():
-    from helpers import randomise_norms
     return randomise_norms(build_tiny_model())
 
 
@@ -134,17 +116,39 @@ def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend
                                    atol=1e-3)
 
 
+_ENGINES_THEN_SIGNALS = """
+import gc, signal, subprocess, sys
+from hourglass_plugin.deploy import load_engine
+first = load_engine('openvino', sys.argv[1])
+second = load_engine('openvino', sys.argv[1])
+del first  # destroyed in the order they were made, not the reverse
+gc.collect()
+del second
+gc.collect()
+signal.signal(signal.SIGCHLD, lambda *_: None)  # a Python handler: delivered on the alt stack
+for _ in range(3):
+    subprocess.run(['true'])
+    [bytearray(1 << 16) for _ in range(200)]  # memory that the signal frame must not hit
+print('alive')
+"""
+
+
+def test_openvino_engines_leave_signal_delivery_intact(tiny_graphs):
+    """Two engines destroyed in creation order, then signals with a Python handler: the process
+    lives (OpenVINO's CPU plugin swaps the thread's alternate signal stack; with a plugin per
+    engine the second one put back the first one's unmapped stack, and the next SIGCHLD crashed
+    the process with SIGSEGV or corrupted its heap)."""
+    result = run_python('-c', _ENGINES_THEN_SIGNALS, tiny_graphs['last'])
+    assert result.returncode == 0 and result.stdout.split() == ['alive'], (
+        result.returncode, result.stderr[-2000:])
+
+
 def test_parity_names_shape_and_count_mismatches():
     a = [torch.zeros(1, 2, 4, 4)]
     with pytest.raises(ValueError, match='2 outputs, the model 1'):
         parity(a, a + a)
     with pytest.raises(ValueError, match=r'output shape \(1, 2, 4, 2\)'):
         parity(a, [torch.zeros(1, 2, 4, 2)])
-
-
-@pytest.fixture(scope='module')
-def tiny_checkpoint(tmp_path_factory) -> str:
-    return save_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth'))
 
 
 def test_export_tool_checks_parity_on_a_real_image(tiny_checkpoint, tmp_path):
@@ -209,7 +213,7 @@ def test_detection_backbone_exports_every_stack(tmp_path):
 
 def test_export_without_an_input_size_is_one_line(tmp_path):
     result = run_tool('export.py', DET, TINY, '--out', str(tmp_path / 'x.onnx'))
-    assert 'give the input size with --shape H W' in one_error_line(result)
+    assert 'give the input size with --shape H W' in user_error(result)
     assert os.listdir(tmp_path) == []
 
 
@@ -222,7 +226,7 @@ def test_test_tool_refuses_what_the_engine_cannot_run(tmp_path, name, content, m
     path.write_bytes(content)
     result = run_tool('test.py', TINY, str(path), '--backend', 'onnxruntime', '--work-dir',
                       str(tmp_path / 'work'))
-    assert re.search(message, one_error_line(result))
+    assert re.search(message, user_error(result))
     assert not (tmp_path / 'work').exists()
 
 
@@ -230,33 +234,7 @@ def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path):
     result = run_tool('test.py', DEMO, tiny_graphs['last'], '--backend', 'openvino',
                       '--work-dir', str(tmp_path / 'work'))
     assert 'was exported for 64x64 (HxW) inputs but the config feeds 128x128' in \
-        one_error_line(result)
-
-
-@pytest.fixture(scope='module')
-def demo_run(tmp_path_factory):
-    """The demo's config trained briefly on a small rendering of its synthetic data, exported:
-    (data root, checkpoint, ONNX file, the --cfg-options that point the config at the data)."""
-    from demo_kit import render_dataset
-    tmp = tmp_path_factory.mktemp('demo')
-    root = str(tmp / 'synthetic') + '/'
-    render_dataset(root, num_train=64, num_val=96, seed=0)
-    options = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
-    options += [f'{s}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
-                for s in ('val', 'test')]
-    options += ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
-                'test_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-                'val_dataloader.persistent_workers=False',
-                'test_dataloader.persistent_workers=False']
-    work = str(tmp / 'work')
-    result = run_tool('train.py', DEMO, '--work-dir', work, '--cfg-options',
-                      'train_cfg.max_iters=80', 'train_cfg.val_interval=1000', *options)
-    assert result.returncode == 0, result.stderr[-3000:]
-    checkpoint = osp.join(work, 'iter_80.pth')
-    onnx = str(tmp / 'demo.onnx')
-    result = run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, checkpoint, onnx, options
+        user_error(result)
 
 
 def pckh(result: subprocess.CompletedProcess) -> float:
@@ -285,7 +263,6 @@ def test_benchmark_times_the_chosen_backend(demo_run, tmp_path):
                       '--repeats', '2', '--warmup', '1', '--work-dir', str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r'backend\s+\| onnxruntime', result.stdout), result.stdout
-    import json
     assert json.load(open(tmp_path / 'benchmark.json'))['backend'] == 'onnxruntime'
 
 
@@ -304,12 +281,8 @@ def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend):
 
 def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path):
     """tools/export.py --precision int8: NNCF INT8 OpenVINO IR calibrated on training crops,
-    compared on held-out test crops, then evaluated by tools/test.py next to the fp32 graph.
-
-    The model here is trained for seconds (PCKh between about 5 and 15 on 96 people, varying
-    from run to run): its flat heatmaps are the worst case for INT8, and one joint moves PCKh
-    by about 0.07, so the bound of 1.0 allows some 14 joints to change. A trained model keeps
-    its PCK within 0.1 (README: LSP, 1000 test photos)."""
+    compared on held-out test crops, then evaluated by tools/test.py next to the fp32 graph:
+    PCKh within 0.5 of fp32 on the 96 held-out people of the shared demo run."""
     root, checkpoint, _, options = demo_run
     onnx = str(tmp_path / 'demo.onnx')
     result = run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE,
@@ -326,7 +299,7 @@ def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path):
                          str(tmp_path / 'fp32'), *common))
     int8 = pckh(run_tool('test.py', DEMO, xml, '--backend', 'openvino', '--work-dir',
                          str(tmp_path / 'int8'), *common))
-    assert fp32 > 0 and abs(int8 - fp32) <= 1.0, (fp32, int8, line.group(0))
+    assert fp32 > 0 and abs(int8 - fp32) <= 0.5, (fp32, int8, line.group(0))
 
 
 def test_int8_of_a_detection_config_is_one_line(tmp_path):
@@ -338,7 +311,7 @@ def test_int8_of_a_detection_config_is_one_line(tmp_path):
     torch.save({'state_dict': MODELS.build(Config.fromfile(DET).model).state_dict()}, checkpoint)
     result = run_tool('export.py', DET, checkpoint, '--out', str(tmp_path / 'det.onnx'),
                       '--shape', '128', '128', '--precision', 'int8')
-    assert 'is a detection config' in one_error_line(result)
+    assert 'is a detection config' in user_error(result)
     assert os.listdir(tmp_path) == ['det.pth']
 
 
@@ -348,8 +321,9 @@ def test_int8_without_training_annotations_is_one_line(demo_run, tmp_path):
     result = run_tool('export.py', DEMO, checkpoint, '--out', str(tmp_path / 'x.onnx'),
                       '--image', IMAGE, '--precision', 'int8', '--cfg-options', *options,
                       f'train_dataloader.dataset.data_root={missing}')
-    message = one_error_line(result)
-    assert f'train annotations {missing}annotations/mpii_train.json do not exist' in message
+    message = user_error(result)
+    assert (f'train_dataloader.dataset.ann_file: annotation file {missing}annotations/'
+            'mpii_train.json does not exist') in message
     assert os.listdir(tmp_path) == []  # nothing exported
 
 

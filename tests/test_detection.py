@@ -1,10 +1,7 @@
 """mmdet's CornerNet with StackedHourglass: both stacks supervised, the tools end to end on real
 COCO images, and the same boxes as mmdet's own HourglassNet after checkpoint conversion."""
 import json
-import os.path as osp
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,13 +10,12 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
-from conftest import CONFIGS, REPO
-from helpers import randomise_norms
+from helpers.models import randomise_norms
+from helpers.paths import DET as TINY
+from helpers.paths import REPO
+from helpers.processes import run_tool, succeeded
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 
-TINY = osp.join(CONFIGS, 'cornernet',
-                'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
-#: mmdet's HourglassNet shaped as the tiny config's backbone
 MMDET_TINY_BACKBONE = dict(type='HourglassNet', downsample_times=3, num_stacks=2,
                            stage_channels=(32, 32, 48, 64), stage_blocks=(1, 1, 1, 2),
                            feat_channel=32)
@@ -92,23 +88,17 @@ def test_cornerhead_supervises_both_stacks(mmdet_scope):
     assert grads['backbone.hourglasses.1'] == 0 and grads['bbox_head.tl_heat.1'] == 0, grads
 
 
-def run_tool(*args):
-    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
-    return output
-
-
 @pytest.mark.slow
 def test_train_then_test_tools_report_coco_bbox_ap(tmp_path):
     train_dir, test_dir = tmp_path / 'train', tmp_path / 'test'
-    run_tool('tools/train.py', TINY, '--work-dir', str(train_dir))
+    succeeded(run_tool('train.py', TINY, '--work-dir', str(train_dir)))
     checkpoint = train_dir / 'epoch_2.pth'
     assert checkpoint.is_file(), sorted(p.name for p in train_dir.iterdir())
     state_dict = load_checkpoint_safely(str(checkpoint))['state_dict']
     assert any(k.startswith('backbone.hourglasses.1.') for k in state_dict)
 
-    output = run_tool('tools/test.py', TINY, str(checkpoint), '--work-dir', str(test_dir))
+    output = succeeded(run_tool('test.py', TINY, str(checkpoint), '--work-dir', str(test_dir),
+                                threads=2))
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all' in output
     match = re.search(r'coco/bbox_mAP: (\S+)', output)
     assert match, output[-3000:]
@@ -129,7 +119,8 @@ def test_converted_mmdet_cornernet_gives_the_same_boxes(mmdet_scope, tmp_path):
     src, dst = tmp_path / 'mmdet_cornernet.pth', tmp_path / 'ours.pth'
     torch.save({'state_dict': theirs.state_dict(), 'meta': {}}, src)
 
-    run_tool('tools/convert_checkpoint.py', str(src), '--out', str(dst), '--source', 'mmdet')
+    succeeded(run_tool('convert_checkpoint.py', str(src), '--out', str(dst), '--source', 'mmdet',
+                       threads=2))
     converted = load_checkpoint_safely(str(dst))
     backbone_cfg = converted['meta']['backbone_cfg']
     # channels_last is a memory layout (the HG-104 config's choice for speed), not architecture

@@ -15,13 +15,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from conftest import CONFIGS, DATA, REPO
+from helpers.paths import CONFIGS, DATA, DEMO, REPO
+from helpers.processes import tool_env
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
-TESTS = osp.dirname(osp.abspath(__file__))
-DEMO = osp.join(CONFIGS, 'stacked_hourglass',
-                'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
 ALL_CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True) +
     glob.glob(osp.join(DATA, 'configs', '*.py')) if '_base_' not in path)
@@ -81,9 +79,9 @@ def _train(work_dir, data_root, processes, norm='BN', val=True, lr=None):
     random flip, each process's losses recorded; returns (log, global loss per iteration)."""
     config = osp.join(work_dir, 'demo_record-losses.py')
     os.makedirs(work_dir)
-    with open(config, 'w') as f:  # the demo config as it is, plus tests/record_losses.py
+    with open(config, 'w') as f:  # the demo config as it is, plus tests/helpers/record_losses.py
         f.write(f"_base_ = [{DEMO!r}]\n"
-                "custom_imports = dict(imports=['hourglass_plugin', 'record_losses'], "
+                "custom_imports = dict(imports=['hourglass_plugin', 'helpers.record_losses'], "
                 "allow_failed_imports=False)\n"
                 "custom_hooks = [dict(type='SyncBuffersHook'), "
                 "dict(type='StopOnNonFiniteLossHook'), dict(type='RecordLossesHook')]\n")
@@ -106,8 +104,7 @@ def _train(work_dir, data_root, processes, norm='BN', val=True, lr=None):
     command = launcher + [osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir]
     if processes > 1:
         command += ['--launcher', 'pytorch']
-    env = dict(os.environ, OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([TESTS, os.environ.get('PYTHONPATH', '')]))
+    env = tool_env()
     result = subprocess.run(command + ['--cfg-options', *options], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=600)
     log = result.stdout + result.stderr

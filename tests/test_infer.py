@@ -4,22 +4,16 @@ import os
 import os.path as osp
 import re
 import subprocess
-import sys
 
 import mmcv
 import numpy as np
 import pytest
 
-from conftest import DATA, REPO
-from helpers import TINY, save_model, save_tiny_checkpoint
+from helpers.models import save_model
+from helpers.paths import DATA, IMAGE, REPO, TINY
+from helpers.processes import run_tool, user_error
 
-IMAGE = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')  # 1280x720
 INFER = osp.join(REPO, 'tools', 'infer.py')
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory) -> str:
-    return save_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth'))
 
 
 @pytest.fixture(scope='module')
@@ -32,9 +26,7 @@ def infer_module():
 
 
 def run_infer(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, INFER, *args], capture_output=True, text=True,
-                          cwd=REPO, env=env)
+    return run_tool('infer.py', *args, threads=1)
 
 
 def changed_pixels(out: str) -> np.ndarray:
@@ -46,9 +38,9 @@ def changed_pixels(out: str) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_whole_image_skeleton_is_drawn(checkpoint, tmp_path):
+def test_whole_image_skeleton_is_drawn(tiny_checkpoint, tmp_path):
     out = str(tmp_path / 'pose.png')  # lossless: unchanged pixels stay equal to the input's
-    result = run_infer(TINY, checkpoint, IMAGE, '--out', out, '--kpt-thr', '0')
+    result = run_infer(TINY, tiny_checkpoint, IMAGE, '--out', out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     drawn = re.search(r'(\d+)/16 keypoints scored >= 0 drawn', result.stdout)
     assert drawn and int(drawn.group(1)) >= 8, result.stdout  # random weights: most score > 0
@@ -56,10 +48,10 @@ def test_whole_image_skeleton_is_drawn(checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_box_crop_puts_the_skeleton_in_the_box(checkpoint, tmp_path):
+def test_box_crop_puts_the_skeleton_in_the_box(tiny_checkpoint, tmp_path):
     out = str(tmp_path / 'pose.png')
     x1, y1, x2, y2 = 900, 100, 1000, 300
-    result = run_infer(TINY, checkpoint, IMAGE, '--bbox', *map(str, (x1, y1, x2, y2)), '--out',
+    result = run_infer(TINY, tiny_checkpoint, IMAGE, '--bbox', *map(str, (x1, y1, x2, y2)), '--out',
                        out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     pixels = changed_pixels(out)
@@ -74,26 +66,18 @@ def test_box_crop_puts_the_skeleton_in_the_box(checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_keypoints_below_the_threshold_are_not_drawn(checkpoint, tmp_path):
+def test_keypoints_below_the_threshold_are_not_drawn(tiny_checkpoint, tmp_path):
     out = str(tmp_path / 'pose.png')
-    result = run_infer(TINY, checkpoint, IMAGE, '--out', out, '--kpt-thr', '1e9')
+    result = run_infer(TINY, tiny_checkpoint, IMAGE, '--out', out, '--kpt-thr', '1e9')
     assert result.returncode == 0, result.stderr[-3000:]
     assert '0/16 keypoints' in result.stdout and 'lower it' in result.stdout
     assert len(changed_pixels(out)) == 0
 
 
-def one_error_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 1, result.stderr[-2000:]
-    assert 'Traceback' not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
-    assert len(errors) == 1, result.stderr[-2000:]
-    return errors[0]
-
-
 @pytest.mark.slow
-def test_missing_image_is_one_line(checkpoint, tmp_path):
+def test_missing_image_is_one_line(tiny_checkpoint, tmp_path):
     missing = str(tmp_path / 'nope.jpg')
-    line = one_error_line(run_infer(TINY, checkpoint, missing))
+    line = user_error(run_infer(TINY, tiny_checkpoint, missing))
     assert line == f'error: image {missing} does not exist'
 
 
@@ -102,16 +86,16 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     # weights of a 3-stack model for the 2-stack tiny config: mmengine alone would only warn
     other = save_model(tmp_path / 'hg3.pth', num_stacks=3)
     out = tmp_path / 'pose.png'
-    line = one_error_line(run_infer(TINY, other, IMAGE, '--out', str(out)))
+    line = user_error(run_infer(TINY, other, IMAGE, '--out', str(out)))
     assert line.startswith(f'error: checkpoint {other} does not fit the model of this config: '
                            ) and 'unexpected keys' in line, line
     assert not out.exists()
 
 
 @pytest.mark.slow
-def test_bad_box_is_one_line(checkpoint, tmp_path):
-    line = one_error_line(run_infer(TINY, checkpoint, IMAGE, '--bbox', '100', '50', '40', '300',
-                                    '--out', str(tmp_path / 'pose.png')))
+def test_bad_box_is_one_line(tiny_checkpoint, tmp_path):
+    line = user_error(run_infer(TINY, tiny_checkpoint, IMAGE, '--bbox', '100', '50', '40', '300',
+                                '--out', str(tmp_path / 'pose.png')))
     assert line.startswith('error: --bbox 100 50 40 300: needs x1 < x2')
     assert not (tmp_path / 'pose.png').exists()
 
@@ -144,11 +128,11 @@ def test_unreadable_image_names_the_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_several_images_each_drawn_and_tiled(checkpoint, tmp_path):
+def test_several_images_each_drawn_and_tiled(tiny_checkpoint, tmp_path):
     images = sorted(os.listdir(osp.join(DATA, 'mpii_sample', 'images')))[:3]
     paths = [osp.join(DATA, 'mpii_sample', 'images', name) for name in images]
     grid = tmp_path / 'grid.jpg'
-    result = run_infer(TINY, checkpoint, *paths, '--out', str(tmp_path / 'drawn'), '--grid',
+    result = run_infer(TINY, tiny_checkpoint, *paths, '--out', str(tmp_path / 'drawn'), '--grid',
                        str(grid), '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     drawn = sorted(os.listdir(tmp_path / 'drawn'))
@@ -159,8 +143,8 @@ def test_several_images_each_drawn_and_tiled(checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_bbox_with_several_images_is_refused(checkpoint, tmp_path):
-    result = run_infer(TINY, checkpoint, IMAGE, IMAGE, '--bbox', '0', '0', '10', '10', '--out',
+def test_bbox_with_several_images_is_refused(tiny_checkpoint, tmp_path):
+    result = run_infer(TINY, tiny_checkpoint, IMAGE, IMAGE, '--bbox', '0', '0', '10', '10', '--out',
                        str(tmp_path))
     assert result.returncode == 1
     message = "error: --bbox is one person's box: give one image, not 2"

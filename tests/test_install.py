@@ -6,7 +6,7 @@ from importlib.metadata import version
 import numpy as np
 import pytest
 
-from test_packaging import ranges
+from helpers.requirements import ranges
 
 
 @pytest.mark.slow

@@ -13,12 +13,10 @@ import pytest
 from mmengine.config import Config
 from scipy.io import loadmat, savemat
 
-from conftest import CONFIGS, REPO
+from helpers.paths import LSP_CONFIG, REPO, SHARED_DATA
 
-LSP = osp.join(REPO, '..', 'shared', 'data', 'lsp')
+LSP = osp.join(SHARED_DATA, 'lsp')
 CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'lsp2coco.py')
-LSP_CONFIG = osp.join(CONFIGS, 'stacked_hourglass',
-                      'td-hm_stacked-hourglass-hg2-f128_1xb16-5000it_lsp-128x128.py')
 
 needs_lsp = pytest.mark.skipif(not osp.isdir(LSP), reason='../shared/data/lsp is not here')
 

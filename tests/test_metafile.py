@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import yaml
 
-from conftest import CONFIGS, REPO
+from helpers.paths import CONFIGS, REPO
 
 SHIPPED = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(CONFIGS, '*', '*.py')))
 

@@ -1,10 +1,8 @@
 """The model benchmark (benchmarks/model_benchmark.py) that tools/test.py --benchmark runs."""
 import json
-import os
 import os.path as osp
 import re
 import subprocess
-import sys
 
 import pytest
 import torch
@@ -12,8 +10,9 @@ from mmengine.config import Config
 
 from benchmarks.model_benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
                                         count_gmacs, device_name, format_table, write_json)
-from conftest import REPO
-from helpers import TINY, build_tiny_model, save_sample_head_boxes, save_tiny_checkpoint
+from helpers.models import build_tiny_model
+from helpers.paths import TINY
+from helpers.processes import run_tool
 from hourglass_plugin.run import input_size_from_config
 
 RESULT_KEYS = {f.name for f in BenchmarkResult.__dataclass_fields__.values()}
@@ -24,23 +23,10 @@ def tiny_model() -> torch.nn.Module:
     return build_tiny_model()
 
 
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory) -> str:
-    return save_tiny_checkpoint(str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth'))
-
-
-@pytest.fixture(scope='module')
-def headbox_file(tmp_path_factory) -> str:
-    """Head boxes for the 5 sample records, so MpiiPCKAccuracy can run."""
-    return save_sample_head_boxes(str(tmp_path_factory.mktemp('headbox') / 'mpii_gt_val.mat'))
-
-
 def run_test_tool(*args: str) -> subprocess.CompletedProcess:
     # one thread: keeps the run light on a shared machine, and checks that the reported thread
     # count is the real one, not a constant
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable, osp.join(REPO, 'tools', 'test.py'), *args],
-                          capture_output=True, text=True, cwd=REPO, env=env)
+    return run_tool('test.py', *args, threads=1)
 
 
 def test_benchmark_numbers_are_consistent(tiny_model):
@@ -112,10 +98,10 @@ def test_table_and_json_carry_the_numbers(tiny_model, tmp_path):
 
 
 @pytest.mark.slow
-def test_tools_test_evaluates_then_benchmarks(checkpoint, headbox_file, tmp_path):
+def test_tools_test_evaluates_then_benchmarks(tiny_checkpoint, sample_head_boxes, tmp_path):
     result = run_test_tool(
-        TINY, checkpoint, '--work-dir', str(tmp_path), '--cfg-options',
-        f'test_dataloader.dataset.headbox_file={headbox_file}', '--benchmark', '--batch-size',
+        TINY, tiny_checkpoint, '--work-dir', str(tmp_path), '--cfg-options',
+        f'test_dataloader.dataset.headbox_file={sample_head_boxes}', '--benchmark', '--batch-size',
         '2', '--repeats', '3', '--warmup', '1')
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -123,7 +109,7 @@ def test_tools_test_evaluates_then_benchmarks(checkpoint, headbox_file, tmp_path
     assert re.search(r'^PCK +\| \d+\.\d{4}$', out, re.M), out[-3000:]  # the metric table
     benchmark = json.loads((tmp_path / 'benchmark.json').read_text())
     assert RESULT_KEYS <= set(benchmark)
-    assert benchmark['checkpoint'] == checkpoint and benchmark['config'] == TINY
+    assert benchmark['checkpoint'] == tiny_checkpoint and benchmark['config'] == TINY
     assert benchmark['input_shape'] == [2, 3, 64, 64]
     assert benchmark['torch_threads'] == 1  # OMP_NUM_THREADS=1 in the child
     assert benchmark['params'] == sum(p.numel() for p in build_tiny_model().parameters())
@@ -136,9 +122,9 @@ def test_tools_test_evaluates_then_benchmarks(checkpoint, headbox_file, tmp_path
 
 
 @pytest.mark.slow
-def test_tools_test_benchmark_only_needs_no_dataset(checkpoint, tmp_path):
+def test_tools_test_benchmark_only_needs_no_dataset(tiny_checkpoint, tmp_path):
     # no head-box file: an evaluation would fail, so none may run
-    result = run_test_tool(TINY, checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
+    result = run_test_tool(TINY, tiny_checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
                            '--shape', '32', '48', '--repeats', '2', '--warmup', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     assert not re.search(r'^PCK +\|', result.stdout, re.M)  # no metric table
@@ -150,8 +136,8 @@ def test_tools_test_benchmark_only_needs_no_dataset(checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_tools_test_bad_batch_size_is_one_line(checkpoint, tmp_path):
-    result = run_test_tool(TINY, checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
+def test_tools_test_bad_batch_size_is_one_line(tiny_checkpoint, tmp_path):
+    result = run_test_tool(TINY, tiny_checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
                            '--batch-size', '0')
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]

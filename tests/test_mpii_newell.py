@@ -11,9 +11,9 @@ from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 
-from conftest import CONFIGS, REPO
+from helpers.paths import CONFIGS, REPO, SHARED_DATA
 
-NEWELL = osp.join(REPO, '..', 'shared', 'data', 'mpii_valid_newell')
+NEWELL = osp.join(SHARED_DATA, 'mpii_valid_newell')
 CONVERTER = osp.join(REPO, 'tools', 'dataset_converters', 'newell_valid2mpii.py')
 HG8 = osp.join(CONFIGS, 'stacked_hourglass',
                'td-hm_stacked-hourglass-hg8_1xb6-100e_mpii-256x256.py')

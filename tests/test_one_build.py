@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from conftest import REPO
-from helpers import TINY, save_sample_head_boxes, save_tiny_checkpoint
+from helpers.models import save_sample_head_boxes, save_tiny_checkpoint
+from helpers.paths import REPO, TINY
 
 
 def tool(name: str):

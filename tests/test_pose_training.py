@@ -7,8 +7,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import DATA, REPO
-from helpers import save_sample_head_boxes
+from helpers.models import save_sample_head_boxes
+from helpers.paths import DATA, REPO
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from conftest import CONFIGS
+from helpers.paths import CONFIGS
 
 BUILD = textwrap.dedent("""
     import sys

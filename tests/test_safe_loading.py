@@ -9,38 +9,11 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import REPO
-from helpers import TINY
+from helpers.models import tiny_cfg
+from helpers.paths import REPO, TINY
+from helpers.pickles import Evil, GetattrEvil
 from hourglass_plugin.errors import CheckpointError, UnsafeCheckpointError
 from hourglass_plugin.safe_loading import load_checkpoint_safely
-
-
-class Evil:
-    """Unpickling this would create a file: the side effect the loader must never allow."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        return (open, (self.target, 'w'))
-
-
-class GetattrEvil:
-    """Reaches numpy.ndarray.tofile through builtins.getattr: would write a file."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        import numpy as np
-        return (np.ndarray.tofile, (np.zeros(1), self.target))
-
-
-def tiny_cfg(work_dir, **overrides) -> Config:
-    cfg = Config.fromfile(TINY)
-    cfg.work_dir = str(work_dir)
-    cfg.merge_from_dict(overrides)
-    return cfg
 
 
 @pytest.fixture(scope='module')

@@ -13,28 +13,16 @@ import sys
 
 import pytest
 
-from conftest import CONFIGS, DATA, REPO
-from helpers import TINY, save_sample_head_boxes
+from helpers.models import pausing_config
+from helpers.paths import DATA, DET, IMAGE, RESUME_CFG, TINY
+from helpers.processes import kill_when_paused, run_python, stock_tool, succeeded, tool_env
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
-DET = osp.join(CONFIGS, 'cornernet',
-               'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
 
-
-def stock_tool(package: str, name: str) -> str:
-    module = __import__(package)
-    path = osp.join(osp.dirname(module.__file__), '.mim', 'tools', name)
-    if not osp.isfile(path):
-        pytest.skip(f'{package} is installed without its .mim tools ({path})')
-    return path
-
-
-def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS='2')
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
-                            env=env, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+def run(*args: str) -> subprocess.CompletedProcess:
+    result = run_python(*args, threads=2)
+    succeeded(result)
     return result
 
 
@@ -54,10 +42,10 @@ def det_run(tmp_path_factory):
     return work
 
 
-def test_mmpose_tools_train_then_test(pose_run, tmp_path):
+def test_mmpose_tools_train_then_test(pose_run, tmp_path, sample_head_boxes):
     checkpoint = osp.join(pose_run, 'epoch_2.pth')
     assert osp.isfile(checkpoint)
-    headboxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
+    headboxes = sample_head_boxes
     result = run(stock_tool('mmpose', 'test.py'), TINY, checkpoint, '--work-dir',
                  str(tmp_path / 'test'), '--cfg-options',
                  f'test_dataloader.dataset.headbox_file={headboxes}')
@@ -78,7 +66,7 @@ def inferencer_run(code: str) -> dict:
 
 
 def test_mmposeinferencer_loads_the_runner_checkpoint(pose_run, tmp_path):
-    image = osp.join(DATA, 'mpii_sample', 'images', '004645041.jpg')
+    image = IMAGE
     got = inferencer_run(f'''
 import json
 from mmpose.apis import MMPoseInferencer
@@ -108,31 +96,22 @@ print(json.dumps(dict(boxes=len(prediction['bboxes']), labels=sorted(set(predict
     assert len(os.listdir(tmp_path / 'vis')) == 1
 
 
-def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path):
+def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path, sample_head_boxes):
     """mmpose's own tools/train.py on a config of the plugin, SIGKILLed while a checkpoint is
-    being written, then resumed with its own --resume: the config's CrashSafeCheckpointHook
-    left a whole checkpoint and a last_checkpoint that names it, so training finishes."""
-    from test_crash_recovery import RESUME_CFG, TESTS, _kill_when
-
+    being written (the run pauses itself there: helpers/pause_points.py), then resumed with its
+    own --resume: the config's CrashSafeCheckpointHook left a whole checkpoint and a
+    last_checkpoint that names it, so training finishes."""
     from hourglass_plugin.safe_loading import load_checkpoint_safely
-    head_boxes = save_sample_head_boxes(str(tmp_path / 'mpii_gt_val.mat'))
-    options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={head_boxes}']
-    slow_cfg = tmp_path / 'resume_slow_rename.py'  # the rename of epoch_3.pth waits: kill there
-    slow_cfg.write_text(f'_base_ = [{RESUME_CFG!r}]\n'
-                        "custom_imports = dict(imports=['hourglass_plugin', "
-                        "'slow_checkpoint_rename'], allow_failed_imports=False)\n")
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1',
-               PYTHONPATH=os.pathsep.join([TESTS, os.environ.get('PYTHONPATH', '')]),
-               SLOW_CHECKPOINT='epoch_3.pth', SLOW_SECONDS='1.5')
+    options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={sample_head_boxes}']
     work = tmp_path / 'work'
     train = stock_tool('mmpose', 'train.py')
-    _kill_when([sys.executable, train, str(slow_cfg), '--work-dir', str(work), *options], env,
-               tmp_path / 'killed.log',
-               lambda: work.is_dir() and any(n.startswith('.epoch_3.pth.')
-                                             for n in os.listdir(work)))
+    kill_when_paused([sys.executable, train, pausing_config(tmp_path), '--work-dir', str(work),
+                      *options], tool_env(PAUSE_BEFORE_REPLACE='epoch_3.pth'),
+                     tmp_path / 'killed.log')
     assert not (work / 'epoch_3.pth').exists() and (work / 'epoch_2.pth').exists()
+    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
     result = run(train, RESUME_CFG, '--work-dir', str(work), '--resume', *options)
-    assert 'epoch_2.pth' in result.stdout + result.stderr  # resumed from there
+    assert f'Load checkpoint from {work / "epoch_2.pth"}' in result.stdout + result.stderr
     final = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
     assert final == ['epoch_6.pth']  # max_keep_ckpts=1, all epochs trained
     assert 'state_dict' in load_checkpoint_safely(str(work / 'epoch_6.pth'))

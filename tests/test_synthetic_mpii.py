@@ -13,9 +13,9 @@ from demo_kit.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS, PE
                                      R_SHOULDER, THORAX, UPPER_NECK, _draw_figure, _Figure,
                                      _sample_colours, is_complete, render_dataset,
                                      sample_canonical_pose)
+from helpers.paths import REPO
 
 NUM_TRAIN, NUM_VAL, SIZE = 8, 4, (320, 320)
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _load(root: str, split: str) -> list:

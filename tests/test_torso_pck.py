@@ -7,10 +7,10 @@ from mmengine.config import Config
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.evaluation import PCKAccuracy
 
+from helpers.paths import CONFIGS
 from hourglass_plugin.evaluation import TorsoPCKAccuracy
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-LSP_META = osp.join(REPO, 'configs', '_base_', 'datasets', 'lsp.py')
+LSP_META = osp.join(CONFIGS, '_base_', 'datasets', 'lsp.py')
 RANK, RKNE, RHIP, LKNE, LANK, RWRI, LSHO, LWRI = 0, 1, 2, 4, 5, 6, 9, 11
 
 

@@ -8,9 +8,8 @@ import torch
 
 from benchmarks.plain_posenet import PlainPoseNet
 from benchmarks.scenarios import pose_models
-from helpers import build
+from helpers.models import build, small_det_cfg, small_pose_cfg
 from hourglass_plugin.conversion import convert_state_dict
-from test_backbone import small_det_cfg, small_pose_cfg
 
 CFGS = {'pose': small_pose_cfg, 'det': small_det_cfg}
 

@@ -4,7 +4,8 @@
   registered names), the head's ``num_stacks`` (mmdet: ``num_feat_levels``) and ``in_channels``
   match the backbone's outputs, and every input size of the config (codec, ``TopdownAffine``)
   passes the backbone (``size_divisibility``);
-* the datasets that validate themselves (``CheckedMpiiDataset``: records, images, head boxes)
+* every dataset's annotation file exists (else one line with the command that makes it); the
+  datasets that validate themselves (``CheckedMpiiDataset``: records, images, head boxes)
   are built, and an evaluator that computes PCKh has head boxes to normalise by.
 """
 import difflib
@@ -16,7 +17,7 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, METRICS, MODELS
 from torch import nn
 
-from ..datasets import CheckedMpiiDataset
+from ..datasets import CheckedMpiiDataset, check_annotation_file
 from ..errors import ConfigError, UsageError
 from ..registry import explain_unknown_type
 
@@ -146,6 +147,7 @@ def check_dataset(cfg: Config, split: str, evaluator: str = None) -> Any:
     dataset_cls = _lookup(DATASETS, type_name)
     if dataset_cls is None:
         _build(cfg, f'{split}_dataloader.dataset.type', DATASETS, dataset_cfg)  # raises
+    check_annotation_file(dataset_cfg, f'{split}_dataloader.dataset')
     from mmpose.datasets import MpiiDataset
     if (evaluator and issubclass(dataset_cls, MpiiDataset)
             and not dataset_cfg.get('headbox_file') and _computes_pckh(cfg.get(evaluator))):

@@ -1,10 +1,10 @@
-"""Configs the tests share: the two anchored variants, read from the repo's own configs."""
+"""Configs, models and checkpoints the tests share, built from the repository's own configs."""
 import copy
 import os.path as osp
 
 from mmengine.config import Config
 
-from conftest import CONFIGS
+from .paths import CONFIGS, RESUME_CFG, SAMPLE_ANNOTATIONS, TINY
 
 
 def pose_backbone_cfg(num_stacks: int = 8) -> dict:
@@ -35,10 +35,33 @@ def num_params(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-TINY = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'configs',
-                'tiny_hg2_mpii-sample-64x64.py')
-SAMPLE_ANNOTATIONS = osp.join(osp.dirname(osp.abspath(__file__)), 'data', 'mpii_sample',
-                              'annotations.json')
+def small_pose_cfg(**overrides):
+    """Newell's layout, narrow and shallow enough to run in milliseconds."""
+    cfg = pose_backbone_cfg(2)
+    cfg.update(order=2, stage_channels=(32, 32, 32), stage_blocks=(1, 1, 1), feat_channels=32,
+               stem=dict(conv_channels=16, block_channels=(32, 32, 32), downsample_before=1),
+               num_keypoints=5)
+    cfg.update(overrides)
+    return cfg
+
+
+def small_det_cfg(**overrides):
+    """CornerNet's layout, narrow and shallow."""
+    cfg = hg104_backbone_cfg()
+    cfg.update(order=3, stage_channels=(32, 32, 48, 64), stage_blocks=(1, 1, 1, 2),
+               feat_channels=24, stem=dict(conv_channels=16, block_channels=(32, ),
+                                           downsample_before=0))
+    cfg.update(overrides)
+    return cfg
+
+
+def tiny_cfg(work_dir=None, **options) -> Config:
+    """The tiny config with ``options`` (``key.sub=value`` names) merged in, and ``work_dir``."""
+    cfg = Config.fromfile(TINY)
+    if work_dir is not None:
+        cfg.work_dir = str(work_dir)
+    cfg.merge_from_dict(options)
+    return cfg
 
 
 def build_tiny_model():
@@ -95,3 +118,17 @@ def randomise_norms(model):
             m.bias.data.uniform_(-0.2, 0.2)
     model.eval()
     return model
+
+
+def pausing_config(directory) -> str:
+    """The resume config, importing :mod:`helpers.pause_points` and with its hook (last, after
+    the logger's), so that the environment can stop the run at a rename or an iteration."""
+    hooks = Config.fromfile(RESUME_CFG).custom_hooks + [
+        dict(type='PauseAtIterHook', priority='LOWEST')]
+    path = osp.join(directory, 'resume_pausing.py')
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{RESUME_CFG!r}]\n'
+                "custom_imports = dict(imports=['hourglass_plugin', 'helpers.pause_points'], "
+                "allow_failed_imports=False)\n"
+                f'custom_hooks = {hooks!r}\n')
+    return path

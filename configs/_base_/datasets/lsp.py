@@ -5,6 +5,8 @@
 # sigmas: COCO's for the joints COCO has, MPII's (mmpose) for the neck and head top.
 dataset_info = dict(
     dataset_name='lsp',
+    # what makes the annotation files from LSP's release (named when they are missing)
+    annotations_from='python tools/dataset_converters/lsp2coco.py LSP_RELEASE --out {data_root}',
     paper_info=dict(
         author='Johnson, Sam and Everingham, Mark',
         title='Clustered Pose and Nonlinear Appearance Models for Human Pose Estimation',
