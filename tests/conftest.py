@@ -1,15 +1,22 @@
 """Fixtures the test modules share. The expensive ones (a trained and exported model) are made
 once a session; helpers that are not fixtures are in the ``helpers`` package beside this file."""
+import logging
 import os.path as osp
-from typing import List, NamedTuple
+import runpy
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import List
 
 import pytest
 import torch
 
 import hourglass_plugin  # noqa: F401  registrations and safe loading, as in every real use
+from helpers import runs
+from helpers.background import Background
 from helpers.models import save_sample_head_boxes, save_tiny_checkpoint
-from helpers.paths import DEMO, IMAGE
-from helpers.processes import run_tool, succeeded
+from helpers.paths import REPO, TOOLS
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +35,40 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture()
+def run_tool_here(capsys, monkeypatch):
+    """``tools/<tool> args`` run as its command line runs it (``__main__``), in this process,
+    from the repository root: a CompletedProcess with its exit code, stdout and stderr, as
+    ``helpers.processes.run_tool`` gives. Five seconds of imports fewer than a process of its
+    own; for runs whose effects are their output and files. A kill, a crash or a pickle's side
+    effects need a process of their own."""
+    def run(tool: str, *args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, 'argv', [tool, *args])
+        monkeypatch.setenv('LOCAL_RANK', '0')
+        monkeypatch.chdir(REPO)
+        capsys.readouterr()
+        _log_to_this_test()
+        code = 0
+        try:
+            runpy.run_path(osp.join(TOOLS, tool), run_name='__main__')
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess([tool, *args], code, out, err)
+    return run
+
+
+def _log_to_this_test() -> None:
+    """Point the console handlers of the mmengine loggers that earlier in-process runs made at
+    this test's captured stdout: each was bound to the capture of the test that made it, closed
+    since, and mmengine logs to the newest logger (``logger='current'``)."""
+    from mmengine.logging import MMLogger
+    for logger in MMLogger._instance_dict.values():
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:  # not the FileHandlers of work dirs
+                handler.stream = sys.stdout  # (setStream would flush the closed one)
+
+
 @pytest.fixture(scope='session')
 def tiny_checkpoint(tmp_path_factory) -> str:
     """Seeded random weights of the tiny config's model, in mmengine's layout (not to be
@@ -41,45 +82,53 @@ def sample_head_boxes(tmp_path_factory) -> str:
     return save_sample_head_boxes(str(tmp_path_factory.mktemp('headboxes') / 'mpii_gt_val.mat'))
 
 
-class DemoRun(NamedTuple):
-    """The demo's config trained on a small rendering of its synthetic data, and exported."""
-
-    #: the rendered data set (train, val/test with head boxes)
-    root: str
-    #: the last checkpoint of the run
-    checkpoint: str
-    #: the checkpoint exported to ONNX (fp32, dynamic batch)
-    onnx: str
-    #: the --cfg-options that point the config at ``root`` without loader workers
-    options: List[str]
+#: what the session makes in the background (helpers.background), in this order (the order
+#: in which the test modules need them), each by the fixture of its name
+BACKGROUND = Background()
+_BACKGROUND_DIRS: List[str] = []
 
 
-#: iterations of the shared demo run: past the config's warm-up (100), into peaked heatmaps
-DEMO_ITERS = 300
+def _in_new_directory(make):
+    def job():
+        _BACKGROUND_DIRS.append(tempfile.mkdtemp(prefix='hourglass-tests-'))
+        return make(_BACKGROUND_DIRS[-1])
+    return job
 
 
-@pytest.fixture(scope='session')
-def demo_run(tmp_path_factory) -> DemoRun:
-    """The demo config trained ``DEMO_ITERS`` iterations by tools/train.py on 64 rendered people
-    and exported by tools/export.py; 96 held-out people to evaluate on. Seeded and deterministic
-    through the config's ``randomness``, loaded without worker processes: the same checkpoint at
-    every run on a machine (tests/test_crash_recovery.py checks that a seeded run repeats)."""
-    from demo_kit import render_dataset
-    tmp = tmp_path_factory.mktemp('demo')
-    root = str(tmp / 'synthetic') + '/'
-    render_dataset(root, num_train=64, num_val=96, seed=0)
-    options = [f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]
-    options += [f'{s}_dataloader.dataset.headbox_file={root}annotations/mpii_gt_val.mat'
-                for s in ('val', 'test')]
-    options += [f'{s}_dataloader.{key}' for s in ('train', 'val', 'test')
-                for key in ('num_workers=0', 'persistent_workers=False')]
-    work = str(tmp / 'work')
-    succeeded(run_tool('train.py', DEMO, '--work-dir', work, '--cfg-options',
-                       f'train_cfg.max_iters={DEMO_ITERS}', 'train_cfg.val_interval=100000',
-                       'randomness.seed=0', 'randomness.deterministic=True', *options,
-                       threads=2))
-    checkpoint = osp.join(work, f'iter_{DEMO_ITERS}.pth')
-    onnx = str(tmp / 'demo.onnx')
-    succeeded(run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE,
-                       threads=2))
-    return DemoRun(root, checkpoint, onnx, options)
+_BACKGROUND_JOBS = {name: _in_new_directory(make) for name, make in (
+    ('benchmark_tool_run', runs.benchmark_tool_run), ('demo_flow', runs.demo_flow),
+    ('lsp_demo', runs.lsp_demo), ('demo_run', runs.make_demo_run),
+    ('overfit_run', runs.overfit_run))}
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config, items) -> None:
+    needed = {name for item in items for name in getattr(item, 'fixturenames', ())}
+    jobs = {name: job for name, job in _BACKGROUND_JOBS.items() if name in needed}
+    if jobs:
+        # two lanes of one thread each on two cores: the background's, and this process's
+        # with the tools it starts (OpenMP threads that outnumber the cores spin and stall)
+        torch.set_num_threads(1)
+        BACKGROUND.start(jobs)
+
+
+def pytest_sessionfinish(session) -> None:
+    for directory in _BACKGROUND_DIRS:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _made_in_background(name: str, doc: str):
+    def fixture():
+        return BACKGROUND.result(name, _BACKGROUND_JOBS[name])
+    fixture.__doc__ = doc
+    fixture.__name__ = name
+    return pytest.fixture(scope='session', name=name)(fixture)
+
+
+demo_run = _made_in_background('demo_run', 'The shared trained and exported demo network '
+                               '(helpers.runs.make_demo_run).')
+demo_flow = _made_in_background('demo_flow', 'tools/demo.py on a small synthetic set.')
+lsp_demo = _made_in_background('lsp_demo', 'tools/demo.py --dataset lsp, briefly.')
+benchmark_tool_run = _made_in_background('benchmark_tool_run', 'tools/benchmark.py --tiny.')
+overfit_run = _made_in_background('overfit_run', 'The OVERFIT config trained by tools/train.py: '
+                                  'its final validation metrics.')

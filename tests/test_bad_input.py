@@ -7,10 +7,7 @@ import math
 import os
 import os.path as osp
 import re
-import runpy
 import shutil
-import sys
-from typing import Tuple
 
 import pytest
 import torch
@@ -20,7 +17,7 @@ from mmengine.runner import Runner
 
 from helpers.models import (build_tiny_model, save_model, save_sample_head_boxes,
                             save_tiny_checkpoint, tiny_cfg)
-from helpers.paths import IMAGE, LSP_CONFIG, REPO, SAMPLE, TINY
+from helpers.paths import IMAGE, LSP_CONFIG, SAMPLE, TINY
 from helpers.pickles import Evil
 from helpers.processes import run_tool, user_error
 from hourglass_plugin.checkpoint_fit import load_checked
@@ -59,21 +56,6 @@ def build_dataset(root: str, **kwargs):
     cfg = Config.fromfile(TINY).train_dataloader.dataset
     cfg.update(data_root=root + '/', **kwargs)
     return DATASETS.build(cfg)
-
-
-@pytest.fixture()
-def run_tool_here(capsys, monkeypatch):
-    """(exit code, stderr) of the tool run as its command line does (``__main__``, run_main),
-    in this process: 0.3 s instead of 7 s of imports on a busy machine. For refusals only."""
-    def run(tool: str, *args: str) -> Tuple[int, str]:
-        monkeypatch.setattr(sys, 'argv', [tool, *args])
-        monkeypatch.setenv('LOCAL_RANK', '0')
-        monkeypatch.chdir(REPO)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            runpy.run_path(osp.join(REPO, 'tools', tool), run_name='__main__')
-        return info.value.code, capsys.readouterr().err
-    return run
 
 
 def files_under(path) -> dict:
@@ -254,11 +236,11 @@ def test_coco_style_dataset_without_its_annotations_names_the_converter(
 
 
 @pytest.mark.slow
-def test_int8_export_without_coco_style_annotations_names_the_converter(tmp_path,
-                                                                        lsp_checkpoint):
+def test_int8_export_without_coco_style_annotations_names_the_converter(
+        tmp_path, lsp_checkpoint, run_tool_here):
     root = str(tmp_path / 'lsp') + '/'
     out = tmp_path / 'out'
-    message = user_error(run_tool(
+    message = user_error(run_tool_here(
         'export.py', LSP_CONFIG, lsp_checkpoint, '--out', str(out / 'lsp.onnx'), '--image', IMAGE,
         '--precision', 'int8', '--cfg-options',
         *[f'{s}_dataloader.dataset.data_root={root}' for s in ('train', 'val', 'test')]))
@@ -268,11 +250,12 @@ def test_int8_export_without_coco_style_annotations_names_the_converter(tmp_path
 
 
 @pytest.mark.slow
-def test_tools_train_refuses_missing_image_before_training(sample, tmp_path):
+def test_tools_train_refuses_missing_image_before_training(sample, tmp_path, run_tool_here):
     os.remove(osp.join(sample, 'images', RECORD2_IMAGE))
     work_dir = tmp_path / 'work'
-    message = user_error(run_tool('train.py', TINY, '--work-dir', str(work_dir), '--cfg-options',
-                                  f'train_dataloader.dataset.data_root={sample}/'))
+    message = user_error(run_tool_here('train.py', TINY, '--work-dir', str(work_dir),
+                                       '--cfg-options',
+                                       f'train_dataloader.dataset.data_root={sample}/'))
     assert f'image {osp.join(sample, "images", RECORD2_IMAGE)} (record 2 of ' in message
     assert 'does not exist' in message
     assert not work_dir.exists()
@@ -371,10 +354,10 @@ def test_tools_train_refuses_inconsistent_backbone(tmp_path, run_tool_here, opti
 
 
 @pytest.mark.slow
-def test_tools_train_unknown_type_did_you_mean(tmp_path):
+def test_tools_train_unknown_type_did_you_mean(tmp_path, run_tool_here):
     work_dir = tmp_path / 'work'
-    message = user_error(run_tool('train.py', TINY, '--work-dir', str(work_dir), '--cfg-options',
-                                  'model.backbone.type=StackedHourGlass'))
+    message = user_error(run_tool_here('train.py', TINY, '--work-dir', str(work_dir),
+                                       '--cfg-options', 'model.backbone.type=StackedHourGlass'))
     assert message == ("error: model.backbone.type: type 'StackedHourGlass' is not in the "
                        "mmpose::model registry; did you mean 'StackedHourglass' or "
                        "'StackedHourglassHead' or 'HourglassNet'?")
@@ -410,10 +393,10 @@ def test_same_architecture_passes(tmp_path):
 
 
 @pytest.mark.slow
-def test_tools_test_refuses_wrong_architecture(tmp_path):
+def test_tools_test_refuses_wrong_architecture(tmp_path, run_tool_here):
     checkpoint = save_model(tmp_path / 'hg3.pth', num_stacks=3)
     work_dir = tmp_path / 'work'
-    message = user_error(run_tool('test.py', TINY, checkpoint, '--work-dir', str(work_dir)))
+    message = user_error(run_tool_here('test.py', TINY, checkpoint, '--work-dir', str(work_dir)))
     assert f'checkpoint {checkpoint} does not fit the model' in message
     assert 'unexpected keys (backbone.hourglasses.2.*' in message
     assert not work_dir.exists()

@@ -1,10 +1,7 @@
 """tools/benchmark.py and its measurements (values, not speed: speed is what it reports)."""
 import json
 import mmap
-import os
-import os.path as osp
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +10,6 @@ from torch import nn
 from benchmarks import measure
 from benchmarks.measure import (alternate, conv_flops, conv_seconds, kernel_usage, max_abs_diff_rel,
                                 ratios, step_memory_bytes)
-from helpers.paths import REPO
 
 
 def test_conv_flops_counts_two_per_multiply_add():
@@ -129,13 +125,10 @@ def test_max_abs_diff_rel():
 
 
 @pytest.mark.slow
-def test_benchmark_tool_tiny_run(tmp_path):
-    out = tmp_path / 'perf.json'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'benchmark.py'), '--tiny', '--rounds', '1',
-         '--scenarios', 'pose_train', 'pose_infer', 'hg104_train',
-         '--out', str(out)], capture_output=True, text=True, cwd=REPO, env=env)
+def test_benchmark_tool_tiny_run(benchmark_tool_run):
+    """tools/benchmark.py --tiny, one round (helpers.runs.benchmark_tool_run, one thread)."""
+    result = benchmark_tool_run
+    out = Path(result.directory) / 'perf.json'
     assert result.returncode == 0, result.stderr[-3000:]
     runs = json.loads(out.read_text())['allocators']
     assert set(runs) == {'default', 'tuned'}  # one child process each (glibc reads it at start)

@@ -1,5 +1,4 @@
 """Converters: every source model with random weights gives the same outputs after conversion."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -11,6 +10,7 @@ import torch
 from benchmarks.plain_posenet import PlainPoseNet
 from helpers.models import randomise_norms
 from helpers.paths import REPO
+from helpers.processes import load_tool
 from hourglass_plugin.conversion import convert_state_dict
 from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.models import StackedHourglass
@@ -133,10 +133,7 @@ def test_failed_write_keeps_the_old_destination_and_no_temporary(tmp_path, monke
     src, dst = tmp_path / 'hg.pth', tmp_path / 'ours.pth'
     torch.save(backbone.state_dict(), src)
     dst.write_bytes(b'the earlier conversion')
-    spec = importlib.util.spec_from_file_location(
-        'convert_tool', osp.join(REPO, 'tools', 'convert_checkpoint.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('convert_checkpoint')
 
     def full_disk(*args):
         raise OSError(28, 'No space left on device')

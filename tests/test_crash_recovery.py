@@ -19,7 +19,7 @@ from mmengine.runner.checkpoint import save_checkpoint
 
 from helpers.models import pausing_config, tiny_cfg
 from helpers.paths import REPO, RESUME_CFG, TINY
-from helpers.processes import kill_when_paused, run_tool, tool_env
+from helpers.processes import kill_when_paused, tool_env
 from hourglass_plugin.engine import find_resumable_checkpoint, is_complete_checkpoint
 from hourglass_plugin.engine.atomic_files import TEMPORARY_NAME, remove_orphaned_temporaries
 from hourglass_plugin.errors import NonFiniteLossError
@@ -313,11 +313,11 @@ def test_nan_loss_stops_naming_the_iteration_and_last_good_checkpoint(tmp_path, 
     assert sorted(os.listdir(tmp_path)).count('epoch_4.pth') == 0
 
 
-def test_diverging_run_exits_with_one_line_and_no_broken_checkpoint(tmp_path):
+def test_diverging_run_exits_with_one_line_and_no_broken_checkpoint(tmp_path, run_tool_here):
     """A learning rate of 1e6 through tools/train.py: the plugin's configs carry the hook."""
-    result = run_tool('train.py', TINY, '--work-dir', str(tmp_path), '--cfg-options',
-                      'optim_wrapper.optimizer.lr=1e6', 'randomness.seed=0',
-                      'train_cfg.max_epochs=6', threads=1)
+    result = run_tool_here('train.py', TINY, '--work-dir', str(tmp_path), '--cfg-options',
+                           'optim_wrapper.optimizer.lr=1e6', 'randomness.seed=0',
+                           'train_cfg.max_epochs=6')
     assert result.returncode == 1, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1 and 'not finite' in errors[0], result.stderr[-3000:]

@@ -2,24 +2,21 @@
 import glob
 import json
 import os.path as osp
-import subprocess
-import sys
+from pathlib import Path
 
 import cv2
 import pytest
 
 from helpers.paths import REPO, SHARED_DATA
+from helpers.processes import load_tool
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
 
-def test_demo_flow_writes_table_and_pictures(tmp_path):
-    work_dir, data_root = tmp_path / 'demo', tmp_path / 'synthetic'
-    command = [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--work-dir', str(work_dir),
-               '--data-root', str(data_root), '--num-train', '32', '--num-val', '16',
-               '--num-heatmap-images', '2', '--cfg-options', 'train_cfg.max_iters=4',
-               'train_cfg.val_interval=4', 'model.backbone.stem.downsample_before=1']
-    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900)
+def test_demo_flow_writes_table_and_pictures(demo_flow):
+    """tools/demo.py on 32 + 16 rendered people, 4 iterations (helpers.runs.demo_flow)."""
+    result = demo_flow
+    work_dir = Path(result.directory) / 'demo'
     assert result.returncode == 0, result.stderr[-3000:]
     # the options reach testing and the pictures too: the trained weights load exactly
     assert 'do not match' not in result.stdout + result.stderr
@@ -41,11 +38,7 @@ def test_demo_flow_writes_table_and_pictures(tmp_path):
 
 
 def _demo_module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('demo', osp.join(REPO, 'tools', 'demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('demo')
 
 
 def test_demo_uses_a_dataset_of_the_users_own_without_writing_into_it(tmp_path, capsys):
@@ -108,16 +101,13 @@ LSP = osp.join(SHARED_DATA, 'lsp')
 
 
 @pytest.mark.skipif(not osp.isdir(LSP), reason='../shared/data/lsp is not here')
-def test_lsp_demo_on_real_photos(tmp_path):
+def test_lsp_demo_on_real_photos(lsp_demo):
     """--dataset lsp: the release converted into data/lsp (under the working directory), the LSP
-    config trained and tested, its table and pictures written (16 test photos, 4 iterations)."""
+    config trained and tested, its table and pictures written (16 test photos, 4 iterations:
+    helpers.runs.lsp_demo)."""
+    result = lsp_demo
+    tmp_path = Path(result.directory)
     work_dir = tmp_path / 'demo_lsp'
-    command = [sys.executable, osp.join(REPO, 'tools', 'demo.py'), '--dataset', 'lsp',
-               '--data-root', LSP, '--work-dir', str(work_dir), '--num-heatmap-images', '1',
-               '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-               'default_hooks.logger.interval=1', 'val_dataloader.dataset.indices=16',
-               'test_dataloader.dataset.indices=16']
-    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert osp.isfile(tmp_path / 'data' / 'lsp' / 'annotations' / 'lsp_test.json')
     out = result.stdout

@@ -1,5 +1,4 @@
 """Export to ONNX and the engines: parity with PyTorch, the tools' --backend, clear refusals."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,8 +11,8 @@ import pytest
 import torch
 
 from helpers.models import build_tiny_model, randomise_norms
-from helpers.paths import DATA, DEMO, DET, IMAGE, REPO, TINY
-from helpers.processes import run_python, run_tool, user_error
+from helpers.paths import DATA, DEMO, DET, IMAGE, TINY
+from helpers.processes import load_tool, run_python, run_tool, user_error
 from hourglass_plugin.deploy import export_onnx, load_engine, parity, run_with_engine
 from hourglass_plugin.deploy.export import PARITY_TOLERANCE
 
@@ -151,10 +150,10 @@ def test_parity_names_shape_and_count_mismatches():
         parity(a, [torch.zeros(1, 2, 4, 2)])
 
 
-def test_export_tool_checks_parity_on_a_real_image(tiny_checkpoint, tmp_path):
+def test_export_tool_checks_parity_on_a_real_image(tiny_checkpoint, tmp_path, run_tool_here):
     out = tmp_path / 'tiny.onnx'
-    result = run_tool('export.py', TINY, tiny_checkpoint, '--out', str(out), '--image', IMAGE,
-                      '--check-backend', 'openvino')
+    result = run_tool_here('export.py', TINY, tiny_checkpoint, '--out', str(out), '--image', IMAGE,
+                           '--check-backend', 'openvino')
     assert result.returncode == 0, result.stderr[-3000:]
     assert out.is_file() and not (tmp_path / 'tiny.partial.onnx').exists()
     diff = re.search(r'openvino vs PyTorch on .* max\|diff\| \S+ \((\S+) of the output range',
@@ -165,11 +164,7 @@ def test_export_tool_checks_parity_on_a_real_image(tiny_checkpoint, tmp_path):
 
 
 def _export_module():
-    spec = importlib.util.spec_from_file_location('export_tool',
-                                                  osp.join(REPO, 'tools', 'export.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('export')
 
 
 def test_export_that_differs_is_refused_and_leaves_nothing(tiny_checkpoint, tmp_path,
@@ -193,7 +188,7 @@ def test_export_that_differs_is_refused_and_leaves_nothing(tiny_checkpoint, tmp_
     assert os.listdir(tmp_path) == []  # neither the file nor its partial
 
 
-def test_detection_backbone_exports_every_stack(tmp_path):
+def test_detection_backbone_exports_every_stack(tmp_path, run_tool_here):
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -203,16 +198,16 @@ def test_detection_backbone_exports_every_stack(tmp_path):
     torch.save({'state_dict': model.state_dict()}, checkpoint)
     out = tmp_path / 'det.onnx'
     image = osp.join(DATA, 'coco_sample', 'images', '000000000785.jpg')
-    result = run_tool('export.py', DET, checkpoint, '--out', str(out), '--shape', '128', '128',
-                      '--image', image)
+    result = run_tool_here('export.py', DET, checkpoint, '--out', str(out), '--shape', '128', '128',
+                           '--image', image)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'outputs features_0, features_1;' in result.stdout
     got = load_engine('onnxruntime', str(out))(torch.randn(2, 3, 128, 128))
     assert [tuple(g.shape) for g in got] == [(2, 32, 32, 32)] * 2
 
 
-def test_export_without_an_input_size_is_one_line(tmp_path):
-    result = run_tool('export.py', DET, TINY, '--out', str(tmp_path / 'x.onnx'))
+def test_export_without_an_input_size_is_one_line(tmp_path, run_tool_here):
+    result = run_tool_here('export.py', DET, TINY, '--out', str(tmp_path / 'x.onnx'))
     assert 'give the input size with --shape H W' in user_error(result)
     assert os.listdir(tmp_path) == []
 
@@ -221,18 +216,19 @@ def test_export_without_an_input_size_is_one_line(tmp_path):
     ('weights.pth', b'not used', r'runs an exported \.onnx file, got .*weights\.pth'),
     ('broken.onnx', b'\x08\x01garbage', r'broken\.onnx: onnxruntime cannot load it'),
 ])
-def test_test_tool_refuses_what_the_engine_cannot_run(tmp_path, name, content, message):
+def test_test_tool_refuses_what_the_engine_cannot_run(tmp_path, name, content, message,
+                                                      run_tool_here):
     path = tmp_path / name
     path.write_bytes(content)
-    result = run_tool('test.py', TINY, str(path), '--backend', 'onnxruntime', '--work-dir',
-                      str(tmp_path / 'work'))
+    result = run_tool_here('test.py', TINY, str(path), '--backend', 'onnxruntime', '--work-dir',
+                           str(tmp_path / 'work'))
     assert re.search(message, user_error(result))
     assert not (tmp_path / 'work').exists()
 
 
-def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path):
-    result = run_tool('test.py', DEMO, tiny_graphs['last'], '--backend', 'openvino',
-                      '--work-dir', str(tmp_path / 'work'))
+def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path, run_tool_here):
+    result = run_tool_here('test.py', DEMO, tiny_graphs['last'], '--backend', 'openvino',
+                           '--work-dir', str(tmp_path / 'work'))
     assert 'was exported for 64x64 (HxW) inputs but the config feeds 128x128' in \
         user_error(result)
 
@@ -244,34 +240,33 @@ def pckh(result: subprocess.CompletedProcess) -> float:
     return float(found.group(1))
 
 
-def test_engines_evaluate_the_held_out_split_as_pytorch_does(demo_run, tmp_path):
-    root, checkpoint, onnx, options = demo_run
-    common = ['--cfg-options', *options]
-    scores = {'pytorch': pckh(run_tool('test.py', DEMO, checkpoint, '--work-dir',
-                                       str(tmp_path / 'pt'), *common))}
+def test_engines_evaluate_the_held_out_split_as_pytorch_does(demo_run, tmp_path, run_tool_here):
+    common = ['--cfg-options', *demo_run.options]
+    scores = {'pytorch': pckh(run_tool_here('test.py', demo_run.config, demo_run.checkpoint,
+                                            '--work-dir', str(tmp_path / 'pt'), *common))}
     for backend in ENGINES:
-        scores[backend] = pckh(run_tool('test.py', DEMO, onnx, '--backend', backend,
-                                        '--work-dir', str(tmp_path / backend), *common))
+        scores[backend] = pckh(run_tool_here('test.py', demo_run.config, demo_run.onnx,
+                                             '--backend', backend, '--work-dir',
+                                             str(tmp_path / backend), *common))
     assert scores['pytorch'] > 0, scores  # trained enough to find some joints
     for backend in ENGINES:
         assert abs(scores[backend] - scores['pytorch']) <= 0.05, scores
 
 
-def test_benchmark_times_the_chosen_backend(demo_run, tmp_path):
-    _, _, onnx, _ = demo_run
-    result = run_tool('test.py', DEMO, onnx, '--backend', 'onnxruntime', '--benchmark-only',
-                      '--repeats', '2', '--warmup', '1', '--work-dir', str(tmp_path))
+def test_benchmark_times_the_chosen_backend(demo_run, tmp_path, run_tool_here):
+    result = run_tool_here('test.py', demo_run.config, demo_run.onnx, '--backend', 'onnxruntime',
+                           '--benchmark-only', '--repeats', '2', '--warmup', '1', '--work-dir',
+                           str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r'backend\s+\| onnxruntime', result.stdout), result.stdout
     assert json.load(open(tmp_path / 'benchmark.json'))['backend'] == 'onnxruntime'
 
 
 @pytest.mark.parametrize('backend', ENGINES)
-def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend):
-    _, _, onnx, _ = demo_run
+def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend, run_tool_here):
     out = str(tmp_path / 'pose.png')
-    result = run_tool('infer.py', DEMO, onnx, IMAGE, '--backend', backend, '--out', out,
-                      '--kpt-thr', '0')
+    result = run_tool_here('infer.py', demo_run.config, demo_run.onnx, IMAGE, '--backend',
+                           backend, '--out', out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     assert '16/16 keypoints scored >= 0 drawn' in result.stdout
     import mmcv
@@ -279,55 +274,54 @@ def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend):
     assert (np.any(drawn != original, axis=-1)).sum() > 200
 
 
-def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path):
+def test_int8_export_keeps_the_held_out_pckh(demo_run, tmp_path, run_tool_here):
     """tools/export.py --precision int8: NNCF INT8 OpenVINO IR calibrated on training crops,
     compared on held-out test crops, then evaluated by tools/test.py next to the fp32 graph:
-    PCKh within 0.5 of fp32 on the 96 held-out people of the shared demo run."""
-    root, checkpoint, _, options = demo_run
+    PCKh within 0.5 of fp32 on the 288 held-out people of the shared demo run."""
     onnx = str(tmp_path / 'demo.onnx')
-    result = run_tool('export.py', DEMO, checkpoint, '--out', onnx, '--image', IMAGE,
-                      '--precision', 'int8', '--calib-images', '64', '--compare-images', '96',
-                      '--cfg-options', *options)
+    result = run_tool('export.py', demo_run.config, demo_run.checkpoint, '--out', onnx,
+                      '--image', IMAGE, '--precision', 'int8', '--calib-images', '64',
+                      '--compare-images', '288', '--cfg-options', *demo_run.options)
     assert result.returncode == 0, result.stderr[-3000:]
-    line = re.search(r'INT8 vs fp32 on 96 held-out test crops: keypoints move ([\d.]+) px on '
+    line = re.search(r'INT8 vs fp32 on 288 held-out test crops: keypoints move ([\d.]+) px on '
                      r'average .*; PCK fp32 ([\d.]+), INT8 ([\d.]+)', result.stdout)
     assert line, result.stdout[-3000:]
     xml = str(tmp_path / 'demo_int8.xml')
     assert sorted(os.listdir(tmp_path)) == ['demo.onnx', 'demo_int8.bin', 'demo_int8.xml']
-    common = ['--cfg-options', *options]
-    fp32 = pckh(run_tool('test.py', DEMO, onnx, '--backend', 'openvino', '--work-dir',
-                         str(tmp_path / 'fp32'), *common))
-    int8 = pckh(run_tool('test.py', DEMO, xml, '--backend', 'openvino', '--work-dir',
-                         str(tmp_path / 'int8'), *common))
+    common = ['--cfg-options', *demo_run.options]
+    fp32 = pckh(run_tool_here('test.py', demo_run.config, onnx, '--backend', 'openvino',
+                              '--work-dir', str(tmp_path / 'fp32'), *common))
+    int8 = pckh(run_tool_here('test.py', demo_run.config, xml, '--backend', 'openvino',
+                              '--work-dir', str(tmp_path / 'int8'), *common))
     assert fp32 > 0 and abs(int8 - fp32) <= 0.5, (fp32, int8, line.group(0))
 
 
-def test_int8_of_a_detection_config_is_one_line(tmp_path):
+def test_int8_of_a_detection_config_is_one_line(tmp_path, run_tool_here):
     checkpoint = str(tmp_path / 'det.pth')
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     torch.save({'state_dict': MODELS.build(Config.fromfile(DET).model).state_dict()}, checkpoint)
-    result = run_tool('export.py', DET, checkpoint, '--out', str(tmp_path / 'det.onnx'),
-                      '--shape', '128', '128', '--precision', 'int8')
+    result = run_tool_here('export.py', DET, checkpoint, '--out', str(tmp_path / 'det.onnx'),
+                           '--shape', '128', '128', '--precision', 'int8')
     assert 'is a detection config' in user_error(result)
     assert os.listdir(tmp_path) == ['det.pth']
 
 
-def test_int8_without_training_annotations_is_one_line(demo_run, tmp_path):
-    _, checkpoint, _, options = demo_run
+def test_int8_without_training_annotations_is_one_line(demo_run, tmp_path, run_tool_here):
     missing = str(tmp_path / 'nowhere') + '/'
-    result = run_tool('export.py', DEMO, checkpoint, '--out', str(tmp_path / 'x.onnx'),
-                      '--image', IMAGE, '--precision', 'int8', '--cfg-options', *options,
-                      f'train_dataloader.dataset.data_root={missing}')
+    result = run_tool_here('export.py', demo_run.config, demo_run.checkpoint, '--out',
+                           str(tmp_path / 'x.onnx'), '--image', IMAGE, '--precision', 'int8',
+                           '--cfg-options', *demo_run.options,
+                           f'train_dataloader.dataset.data_root={missing}')
     message = user_error(result)
     assert (f'train_dataloader.dataset.ann_file: annotation file {missing}annotations/'
             'mpii_train.json does not exist') in message
     assert os.listdir(tmp_path) == []  # nothing exported
 
 
-def test_unknown_precision_is_refused_by_the_parser(tmp_path):
-    result = run_tool('export.py', DEMO, 'x.pth', '--precision', 'fp16')
+def test_unknown_precision_is_refused_by_the_parser(tmp_path, run_tool_here):
+    result = run_tool_here('export.py', DEMO, 'x.pth', '--precision', 'fp16')
     assert result.returncode == 2
     assert "invalid choice: 'fp16'" in result.stderr

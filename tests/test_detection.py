@@ -13,7 +13,7 @@ from mmengine.registry import DefaultScope
 from helpers.models import randomise_norms
 from helpers.paths import DET as TINY
 from helpers.paths import REPO
-from helpers.processes import run_tool, succeeded
+from helpers.processes import succeeded
 from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 MMDET_TINY_BACKBONE = dict(type='HourglassNet', downsample_times=3, num_stacks=2,
@@ -89,16 +89,16 @@ def test_cornerhead_supervises_both_stacks(mmdet_scope):
 
 
 @pytest.mark.slow
-def test_train_then_test_tools_report_coco_bbox_ap(tmp_path):
+def test_train_then_test_tools_report_coco_bbox_ap(tmp_path, run_tool_here):
     train_dir, test_dir = tmp_path / 'train', tmp_path / 'test'
-    succeeded(run_tool('train.py', TINY, '--work-dir', str(train_dir)))
+    succeeded(run_tool_here('train.py', TINY, '--work-dir', str(train_dir)))
     checkpoint = train_dir / 'epoch_2.pth'
     assert checkpoint.is_file(), sorted(p.name for p in train_dir.iterdir())
     state_dict = load_checkpoint_safely(str(checkpoint))['state_dict']
     assert any(k.startswith('backbone.hourglasses.1.') for k in state_dict)
 
-    output = succeeded(run_tool('test.py', TINY, str(checkpoint), '--work-dir', str(test_dir),
-                                threads=2))
+    output = succeeded(run_tool_here('test.py', TINY, str(checkpoint), '--work-dir',
+                                     str(test_dir)))
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all' in output
     match = re.search(r'coco/bbox_mAP: (\S+)', output)
     assert match, output[-3000:]
@@ -106,7 +106,7 @@ def test_train_then_test_tools_report_coco_bbox_ap(tmp_path):
 
 
 @pytest.mark.slow
-def test_converted_mmdet_cornernet_gives_the_same_boxes(mmdet_scope, tmp_path):
+def test_converted_mmdet_cornernet_gives_the_same_boxes(mmdet_scope, tmp_path, run_tool_here):
     cfg = Config.fromfile(TINY)
     theirs_cfg = cfg.model.copy()
     theirs_cfg.backbone = MMDET_TINY_BACKBONE
@@ -119,8 +119,8 @@ def test_converted_mmdet_cornernet_gives_the_same_boxes(mmdet_scope, tmp_path):
     src, dst = tmp_path / 'mmdet_cornernet.pth', tmp_path / 'ours.pth'
     torch.save({'state_dict': theirs.state_dict(), 'meta': {}}, src)
 
-    succeeded(run_tool('convert_checkpoint.py', str(src), '--out', str(dst), '--source', 'mmdet',
-                       threads=2))
+    succeeded(run_tool_here('convert_checkpoint.py', str(src), '--out', str(dst), '--source',
+                            'mmdet'))
     converted = load_checkpoint_safely(str(dst))
     backbone_cfg = converted['meta']['backbone_cfg']
     # channels_last is a memory layout (the HG-104 config's choice for speed), not architecture

@@ -1,9 +1,7 @@
 """tools/infer.py: one person's pose drawn on the image, with and without a box; clear errors."""
-import importlib.util
 import os
 import os.path as osp
 import re
-import subprocess
 
 import mmcv
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 from helpers.models import save_model
 from helpers.paths import DATA, IMAGE, REPO, TINY
-from helpers.processes import run_tool, user_error
+from helpers.processes import load_tool, user_error
 
 INFER = osp.join(REPO, 'tools', 'infer.py')
 
@@ -19,14 +17,13 @@ INFER = osp.join(REPO, 'tools', 'infer.py')
 @pytest.fixture(scope='module')
 def infer_module():
     """tools/infer.py as a module (tools/ is no package), for its helpers."""
-    spec = importlib.util.spec_from_file_location('infer_tool', INFER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('infer')
 
 
-def run_infer(*args: str) -> subprocess.CompletedProcess:
-    return run_tool('infer.py', *args, threads=1)
+@pytest.fixture()
+def run_infer(run_tool_here):
+    """tools/infer.py with these arguments, run in this process."""
+    return lambda *args: run_tool_here('infer.py', *args)
 
 
 def changed_pixels(out: str) -> np.ndarray:
@@ -38,7 +35,7 @@ def changed_pixels(out: str) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_whole_image_skeleton_is_drawn(tiny_checkpoint, tmp_path):
+def test_whole_image_skeleton_is_drawn(tiny_checkpoint, tmp_path, run_infer):
     out = str(tmp_path / 'pose.png')  # lossless: unchanged pixels stay equal to the input's
     result = run_infer(TINY, tiny_checkpoint, IMAGE, '--out', out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
@@ -48,7 +45,7 @@ def test_whole_image_skeleton_is_drawn(tiny_checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_box_crop_puts_the_skeleton_in_the_box(tiny_checkpoint, tmp_path):
+def test_box_crop_puts_the_skeleton_in_the_box(tiny_checkpoint, tmp_path, run_infer):
     out = str(tmp_path / 'pose.png')
     x1, y1, x2, y2 = 900, 100, 1000, 300
     result = run_infer(TINY, tiny_checkpoint, IMAGE, '--bbox', *map(str, (x1, y1, x2, y2)), '--out',
@@ -66,7 +63,7 @@ def test_box_crop_puts_the_skeleton_in_the_box(tiny_checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_keypoints_below_the_threshold_are_not_drawn(tiny_checkpoint, tmp_path):
+def test_keypoints_below_the_threshold_are_not_drawn(tiny_checkpoint, tmp_path, run_infer):
     out = str(tmp_path / 'pose.png')
     result = run_infer(TINY, tiny_checkpoint, IMAGE, '--out', out, '--kpt-thr', '1e9')
     assert result.returncode == 0, result.stderr[-3000:]
@@ -75,14 +72,14 @@ def test_keypoints_below_the_threshold_are_not_drawn(tiny_checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_missing_image_is_one_line(tiny_checkpoint, tmp_path):
+def test_missing_image_is_one_line(tiny_checkpoint, tmp_path, run_infer):
     missing = str(tmp_path / 'nope.jpg')
     line = user_error(run_infer(TINY, tiny_checkpoint, missing))
     assert line == f'error: image {missing} does not exist'
 
 
 @pytest.mark.slow
-def test_checkpoint_of_another_model_is_refused(tmp_path):
+def test_checkpoint_of_another_model_is_refused(tmp_path, run_infer):
     # weights of a 3-stack model for the 2-stack tiny config: mmengine alone would only warn
     other = save_model(tmp_path / 'hg3.pth', num_stacks=3)
     out = tmp_path / 'pose.png'
@@ -93,7 +90,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_bad_box_is_one_line(tiny_checkpoint, tmp_path):
+def test_bad_box_is_one_line(tiny_checkpoint, tmp_path, run_infer):
     line = user_error(run_infer(TINY, tiny_checkpoint, IMAGE, '--bbox', '100', '50', '40', '300',
                                 '--out', str(tmp_path / 'pose.png')))
     assert line.startswith('error: --bbox 100 50 40 300: needs x1 < x2')
@@ -128,7 +125,7 @@ def test_unreadable_image_names_the_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_several_images_each_drawn_and_tiled(tiny_checkpoint, tmp_path):
+def test_several_images_each_drawn_and_tiled(tiny_checkpoint, tmp_path, run_infer):
     images = sorted(os.listdir(osp.join(DATA, 'mpii_sample', 'images')))[:3]
     paths = [osp.join(DATA, 'mpii_sample', 'images', name) for name in images]
     grid = tmp_path / 'grid.jpg'
@@ -143,7 +140,7 @@ def test_several_images_each_drawn_and_tiled(tiny_checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_bbox_with_several_images_is_refused(tiny_checkpoint, tmp_path):
+def test_bbox_with_several_images_is_refused(tiny_checkpoint, tmp_path, run_infer):
     result = run_infer(TINY, tiny_checkpoint, IMAGE, IMAGE, '--bbox', '0', '0', '10', '10', '--out',
                        str(tmp_path))
     assert result.returncode == 1

@@ -117,7 +117,7 @@ def test_a_missing_image_is_named(tmp_path):
 
 @pytest.mark.slow
 @needs_lsp
-def test_dumped_predictions_give_the_printed_pck(converted, tmp_path):
+def test_dumped_predictions_give_the_printed_pck(converted, tmp_path, run_tool_here):
     """tools/test.py --out: the pickle holds every test person's prediction and ground truth,
     and PCK@0.2 computed from it by hand equals the metric the tool printed."""
     import pickle
@@ -134,11 +134,10 @@ def test_dumped_predictions_give_the_printed_pck(converted, tmp_path):
     torch.save({'state_dict': MODELS.build(Config.fromfile(LSP_CONFIG).model).state_dict()},
                checkpoint)
     dump = tmp_path / 'preds.pkl'
-    result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'test.py'), LSP_CONFIG, str(checkpoint),
-         '--work-dir', str(tmp_path / 'work'), '--out', str(dump), '--cfg-options',
-         f'test_dataloader.dataset.data_root={converted}/', 'test_dataloader.dataset.indices=24'],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    result = run_tool_here('test.py', LSP_CONFIG, str(checkpoint), '--work-dir',
+                           str(tmp_path / 'work'), '--out', str(dump), '--cfg-options',
+                           f'test_dataloader.dataset.data_root={converted}/',
+                           'test_dataloader.dataset.indices=24')
     assert result.returncode == 0, result.stderr[-3000:]
     printed = float(re.search(r'^pck/PCK@0\.2\s+\|\s+([\d.]+)$', result.stdout, re.M).group(1))
     samples = pickle.load(open(dump, 'rb'))
@@ -153,9 +152,7 @@ def test_dumped_predictions_give_the_printed_pck(converted, tmp_path):
 
 
 @pytest.mark.slow
-def test_out_needs_a_pickle_name(tmp_path):
-    result = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'test.py'), LSP_CONFIG, 'x.pth', '--out',
-         str(tmp_path / 'preds.json')], capture_output=True, text=True, cwd=REPO, timeout=300)
+def test_out_needs_a_pickle_name(tmp_path, run_tool_here):
+    result = run_tool_here('test.py', LSP_CONFIG, 'x.pth', '--out', str(tmp_path / 'preds.json'))
     assert result.returncode == 2
     assert 'preds.json: the file must end in .pkl or .pickle' in result.stderr

@@ -122,10 +122,11 @@ def test_tools_test_evaluates_then_benchmarks(tiny_checkpoint, sample_head_boxes
 
 
 @pytest.mark.slow
-def test_tools_test_benchmark_only_needs_no_dataset(tiny_checkpoint, tmp_path):
+def test_tools_test_benchmark_only_needs_no_dataset(tiny_checkpoint, tmp_path, run_tool_here):
     # no head-box file: an evaluation would fail, so none may run
-    result = run_test_tool(TINY, tiny_checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
-                           '--shape', '32', '48', '--repeats', '2', '--warmup', '0')
+    result = run_tool_here('test.py', TINY, tiny_checkpoint, '--work-dir', str(tmp_path),
+                           '--benchmark-only', '--shape', '32', '48', '--repeats', '2',
+                           '--warmup', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     assert not re.search(r'^PCK +\|', result.stdout, re.M)  # no metric table
     assert 'task/s' not in result.stdout  # no test loop, so no progress bar
@@ -136,9 +137,9 @@ def test_tools_test_benchmark_only_needs_no_dataset(tiny_checkpoint, tmp_path):
 
 
 @pytest.mark.slow
-def test_tools_test_bad_batch_size_is_one_line(tiny_checkpoint, tmp_path):
-    result = run_test_tool(TINY, tiny_checkpoint, '--work-dir', str(tmp_path), '--benchmark-only',
-                           '--batch-size', '0')
+def test_tools_test_bad_batch_size_is_one_line(tiny_checkpoint, tmp_path, run_tool_here):
+    result = run_tool_here('test.py', TINY, tiny_checkpoint, '--work-dir', str(tmp_path),
+                           '--benchmark-only', '--batch-size', '0')
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert errors == ['error: --batch-size must be >= 1, got 0'], result.stderr[-2000:]

@@ -1,8 +1,6 @@
 """The tools build the model once and load a checkpoint once per run: the checks before the run
 work on the objects the Runner then uses."""
-import importlib.util
 import os
-import os.path as osp
 import sys
 
 import pytest
@@ -10,14 +8,11 @@ import torch
 
 from helpers.models import save_sample_head_boxes, save_tiny_checkpoint
 from helpers.paths import REPO, TINY
+from helpers.processes import load_tool
 
 
 def tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'{name}_tool',
-                                                  osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(name)
 
 
 @pytest.fixture()

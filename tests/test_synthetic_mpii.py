@@ -1,5 +1,4 @@
 """The synthetic MPII renderer: layout, annotation conventions, determinism, mmpose's reader."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,7 +12,7 @@ from demo_kit.synthetic_mpii import (HEAD_TOP, L_HIP, L_SHOULDER, NUM_JOINTS, PE
                                      R_SHOULDER, THORAX, UPPER_NECK, _draw_figure, _Figure,
                                      _sample_colours, is_complete, render_dataset,
                                      sample_canonical_pose)
-from helpers.paths import REPO
+from helpers.processes import load_tool
 
 NUM_TRAIN, NUM_VAL, SIZE = 8, 4, (320, 320)
 
@@ -223,11 +222,7 @@ def test_invalid_arguments_name_the_argument(tmp_path, kwargs, name):
 
 def _tool():
     """tools/make_synthetic_mpii.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        'make_synthetic_mpii', osp.join(REPO, 'tools', 'make_synthetic_mpii.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('make_synthetic_mpii')
 
 
 def test_cli_renders_once_then_is_a_no_op(tmp_path, capsys):

@@ -132,10 +132,11 @@ def test_training_path_equals_plain_eager_network():
     largest = max(float(g.abs().max()) for g in grads.values())
     compared = 0
     for name, grad in grads.items():
-        if name.endswith('bias') and float(reference[name].abs().max()) < 1e-6 * largest:
+        if name.endswith('bias') and float(reference[name].abs().max()) < 1e-5 * largest:
             # a bias before a training-mode BN (also through a sum): its gradient is 0 but
-            # for rounding, in both models
-            assert float(grad.abs().max()) < 1e-6 * largest, name
+            # for rounding, in both models (float32 sums of this size round to ~1e-6 of the
+            # largest gradient, more or less with the thread count's summation order)
+            assert float(grad.abs().max()) < 1e-5 * largest, name
             continue
         assert_close(reference[name], grad, rel=1e-4)
         compared += 1

@@ -22,6 +22,10 @@ RESUME_CFG = osp.join(DATA, 'configs', 'resume_hg2_mpii-sample-64x64.py')
 #: the demo's config: 2 stacks of 128 features on synthetic MPII, 128x128 crops
 DEMO = osp.join(CONFIGS, 'stacked_hourglass',
                 'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py')
+#: a small 2-stack hourglass at 128x128 that overfits the 5 sample images
+OVERFIT = osp.join(DATA, 'configs', 'overfit_hg2_mpii-sample-128x128.py')
+#: the demo's network at 64x64 crops, seeded: the trained model the engine tests share
+DEMO_64 = osp.join(DATA, 'configs', 'demo_hg2_synthetic-mpii-64x64.py')
 #: the LSP config (COCO-style annotations made by tools/dataset_converters/lsp2coco.py)
 LSP_CONFIG = osp.join(CONFIGS, 'stacked_hourglass',
                       'td-hm_stacked-hourglass-hg2-f128_1xb16-5000it_lsp-128x128.py')

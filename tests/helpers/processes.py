@@ -1,5 +1,6 @@
 """Running the tools as a user does (a process of their own), reading their refusals, and
 killing a run at a point it names itself."""
+import importlib.util
 import os
 import os.path as osp
 import signal
@@ -22,7 +23,7 @@ def tool_env(threads: int = 1, **extra: str) -> dict:
                 PYTHONPATH=path, **extra)
 
 
-def run_python(*args: str, threads: int = 2, cwd: str = REPO, timeout: int = 900,
+def run_python(*args: str, threads: int = 1, cwd: str = REPO, timeout: int = 900,
                env: Optional[dict] = None) -> subprocess.CompletedProcess:
     """``python args`` in a new process, from the repository root."""
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd,
@@ -32,6 +33,16 @@ def run_python(*args: str, threads: int = 2, cwd: str = REPO, timeout: int = 900
 def run_tool(tool: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
     """``python tools/<tool> args`` in a new process (keywords as :func:`run_python`)."""
     return run_python(osp.join(TOOLS, tool), *args, **kwargs)
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module (tools/ is no package), for what it defines; importing
+    it runs nothing (its command line is behind ``__main__``)."""
+    spec = importlib.util.spec_from_file_location(f'{osp.basename(name)}_tool',
+                                                  osp.join(TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def succeeded(result: subprocess.CompletedProcess) -> str:
