@@ -14,7 +14,7 @@ import torch
 
 import hourglass_plugin  # noqa: F401  registrations and safe loading, as in every real use
 from helpers import runs
-from helpers.background import Background
+from helpers.background import Background, kill_child_processes
 from helpers.models import save_sample_head_boxes, save_tiny_checkpoint
 from helpers.paths import REPO, TOOLS
 
@@ -82,8 +82,8 @@ def sample_head_boxes(tmp_path_factory) -> str:
     return save_sample_head_boxes(str(tmp_path_factory.mktemp('headboxes') / 'mpii_gt_val.mat'))
 
 
-#: what the session makes in the background (helpers.background), in this order (the order
-#: in which the test modules need them), each by the fixture of its name
+#: what the session makes in the background (helpers.background), in this order, each by the
+#: fixture of its name; the tests that wait for them run last
 BACKGROUND = Background()
 _BACKGROUND_DIRS: List[str] = []
 
@@ -101,11 +101,21 @@ _BACKGROUND_JOBS = {name: _in_new_directory(make) for name, make in (
     ('overfit_run', runs.overfit_run))}
 
 
+def _job_waited_for(item) -> int:
+    """The index in _BACKGROUND_JOBS of the first job ``item`` waits for, else -1."""
+    names = getattr(item, 'fixturenames', ())
+    return next((i for i, name in enumerate(_BACKGROUND_JOBS) if name in names), -1)
+
+
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config, items) -> None:
+    """Start the background jobs the selected tests need, and move those tests last (in the
+    jobs' order, each module's others where they were): the others run while the jobs do."""
     needed = {name for item in items for name in getattr(item, 'fixturenames', ())}
     jobs = {name: job for name, job in _BACKGROUND_JOBS.items() if name in needed}
-    if jobs:
+    items[:] = sorted(items, key=lambda item: (_job_waited_for(item) >= 0,
+                                               _job_waited_for(item)))
+    if jobs and not config.option.collectonly:
         # two lanes of one thread each on two cores: the background's, and this process's
         # with the tools it starts (OpenMP threads that outnumber the cores spin and stall)
         torch.set_num_threads(1)
@@ -113,6 +123,8 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 def pytest_sessionfinish(session) -> None:
+    if BACKGROUND.unfinished() and osp.isdir('/proc'):
+        kill_child_processes()  # a session ended early
     for directory in _BACKGROUND_DIRS:
         shutil.rmtree(directory, ignore_errors=True)
 

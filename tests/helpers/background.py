@@ -6,6 +6,9 @@ soon as the session knows it will be needed (``conftest.pytest_collection_modify
 the fixture waits for it: the work is the same, seeded and deterministic, it only runs on the
 other core. Nothing is started for a session that does not use it (``make test-fast``).
 """
+import contextlib
+import os
+import signal
 import threading
 from typing import Any, Callable, Dict, Tuple
 
@@ -34,6 +37,9 @@ class Background:
         finally:
             self._done[name].set()
 
+    def unfinished(self) -> bool:
+        return not all(done.is_set() for done in self._done.values())
+
     def result(self, name: str, job: Callable[[], Any]) -> Any:
         """``job``'s value, made in the background if it was started, else now."""
         if name not in self._done:
@@ -44,3 +50,20 @@ class Background:
         if not ok:
             raise value
         return value
+
+
+def kill_child_processes() -> None:
+    """SIGKILL the processes this one started that still run (Linux: read from /proc), so that a
+    session that ends early (-x, Ctrl-C) leaves no background job running."""
+    me = str(os.getpid())
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                parent = f.read().rsplit(')', 1)[1].split()[1]
+        except OSError:
+            continue
+        if parent == me:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
