@@ -11,6 +11,7 @@ from typing import List
 
 import pytest
 import torch
+from mmengine.logging import MessageHub
 
 import hourglass_plugin  # noqa: F401  registrations and safe loading, as in every real use
 from helpers import runs
@@ -49,10 +50,14 @@ def run_tool_here(capsys, monkeypatch):
         capsys.readouterr()
         _log_to_this_test()
         code = 0
+        hubs = set(MessageHub._instance_dict)
         try:
             runpy.run_path(osp.join(TOOLS, tool), run_name='__main__')
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+        finally:  # a later Runner started in the same second would share the run's MessageHub
+            for name in set(MessageHub._instance_dict) - hubs:
+                del MessageHub._instance_dict[name]
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess([tool, *args], code, out, err)
     return run

@@ -343,6 +343,10 @@ def _train_three_epochs(work_dir, seed) -> np.ndarray:
                 for t in base.train_pipeline]
     cfg.merge_from_dict({
         'randomness': dict(seed=seed, deterministic=True),
+        # a name of its own: a Runner's MessageHub (the losses read below) is the one of its
+        # experiment name, by default the second it started, which another run in this process
+        # may share
+        'experiment_name': f'{osp.basename(osp.dirname(work_dir))}_{osp.basename(work_dir)}',
         'train_cfg.max_epochs': 3, 'train_dataloader.batch_size': 2,
         'train_dataloader.num_workers': 1, 'train_dataloader.persistent_workers': True,
         'train_dataloader.dataset.pipeline': pipeline,
