@@ -2,7 +2,7 @@
 and, for a type name that is registered nowhere, the registered names close to it.
 
 The backbone goes into both ``MODELS`` registries (default scopes ``mmpose`` and ``mmdet``); the
-head, the loss, ``CheckedMpiiDataset`` and ``TorsoPCKAccuracy`` serve pose estimation only. None
+head, the loss, ``CheckedMpiiDataset``, ``PhotoView`` and ``TorsoPCKAccuracy`` serve pose estimation only. None
 of the names exist in mmpose or mmdet.
 """
 import difflib
@@ -15,8 +15,9 @@ from mmengine.registry import Registry
 from mmpose.registry import DATASETS as MMPOSE_DATASETS
 from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpose.registry import TRANSFORMS as MMPOSE_TRANSFORMS
 
-from .datasets import CheckedMpiiDataset
+from .datasets import CheckedMpiiDataset, PhotoView
 from .evaluation import TorsoPCKAccuracy
 from .models import HeatmapMSELoss, StackedHourglass, StackedHourglassHead
 
@@ -32,6 +33,7 @@ def register_all() -> None:
                                                HeatmapMSELoss)),
                               (MMDET_MODELS, (StackedHourglass, )),
                               (MMPOSE_DATASETS, (CheckedMpiiDataset, )),
+                              (MMPOSE_TRANSFORMS, (PhotoView, )),
                               (MMPOSE_METRICS, (TorsoPCKAccuracy, ))):
         for module in modules:
             if registry.module_dict.get(module.__name__) is not module:

@@ -40,7 +40,7 @@ def test_standard_split_and_records(converted):
     train = json.load(open(converted / 'annotations' / 'lsp_train.json'))
     test = json.load(open(converted / 'annotations' / 'lsp_test.json'))
     assert train['images'][0]['file_name'] == 'im0001.jpg'
-    assert len(train['annotations']) == 1000 and len(test['annotations']) == 1000
+    assert len(train['annotations']) == 900 and len(test['annotations']) == 1000
     assert test['images'][0]['file_name'] == 'im1001.jpg'
     assert test['images'][-1]['file_name'] == 'im2000.jpg'
     record = test['annotations'][6]  # im1007
@@ -58,6 +58,53 @@ def test_standard_split_and_records(converted):
     height, width = cv2.imread(osp.join(LSP, 'images', 'im1007.jpg')).shape[:2]
     assert (image['width'], image['height']) == (width, height)
     assert osp.realpath(converted / 'images') == osp.realpath(osp.join(LSP, 'images'))
+
+
+@needs_lsp
+def test_validation_split_is_every_tenth_training_photo(converted, tmp_path):
+    names = {split: [image['file_name'] for image in json.load(
+        open(converted / 'annotations' / f'lsp_{split}.json'))['images']]
+        for split in ('train', 'val')}
+    assert names['val'] == [f'im{i:04d}.jpg' for i in range(10, 1001, 10)]
+    assert sorted(names['train'] + names['val']) == [f'im{i:04d}.jpg' for i in range(1, 1001)]
+    result = convert(LSP, tmp_path, '--val', '0')  # the standard split alone
+    assert result.returncode == 0, result.stderr
+    assert len(json.load(open(tmp_path / 'annotations' / 'lsp_train.json'))['images']) == 1000
+    assert not osp.exists(tmp_path / 'annotations' / 'lsp_val.json')
+
+
+@needs_lsp
+def test_the_config_validates_on_held_out_training_photos_and_tests_on_the_test_set():
+    cfg = Config.fromfile(LSP_CONFIG)
+    assert cfg.train_dataloader.dataset.ann_file == 'annotations/lsp_train.json'
+    assert cfg.val_dataloader.dataset.ann_file == 'annotations/lsp_val.json'
+    assert cfg.test_dataloader.dataset.ann_file == 'annotations/lsp_test.json'
+
+
+@needs_lsp
+def test_a_rotated_view_of_a_real_photo(converted):
+    """The config's test dataset seen rotated by 90 degrees (PhotoView after LoadImage): the
+    ground truth is the photo's own turned by a quarter, and the box is the rotated person's
+    (its width and height swap)."""
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+
+    from hourglass_plugin.run.views import with_view
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(LSP_CONFIG)
+    cfg.test_dataloader.dataset.data_root = str(converted)
+    upright = DATASETS.build(with_view(cfg, {}).test_dataloader.dataset).prepare_data(6)
+    turned = DATASETS.build(with_view(cfg, dict(rotate=90)).test_dataloader.dataset
+                            ).prepare_data(6)
+    gt = upright['data_samples'].gt_instances
+    gt_turned = turned['data_samples'].gt_instances
+    offsets = gt.keypoints[0] - gt.keypoints[0].mean(0)
+    offsets_turned = gt_turned.keypoints[0] - gt_turned.keypoints[0].mean(0)
+    # +90 deg as seen (y down): (dx, dy) -> (dy, -dx)
+    np.testing.assert_allclose(offsets_turned, offsets[:, ::-1] * [1, -1], atol=1e-3)
+    w, h = gt.bboxes[0, 2:] - gt.bboxes[0, :2]
+    w_turned, h_turned = gt_turned.bboxes[0, 2:] - gt_turned.bboxes[0, :2]
+    np.testing.assert_allclose([w_turned, h_turned], [h, w], rtol=1e-3)
 
 
 @needs_lsp

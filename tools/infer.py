@@ -124,6 +124,9 @@ def main(args) -> None:
     cfg = cli.load_config(args)
     images = [cli.read_image(path) for path in args.image]  # (H, W, 3) BGR; all checked first
     bboxes = check_bbox(args.bbox, images[0].shape[1], images[0].shape[0])
+    if bboxes is None:
+        print("no --bbox: each whole image is the person's box (a photo framed on one person, "
+              'as LSP\'s are)')
     if len(images) == 1:
         outs = [args.out or default_out(args.image[0])]
     else:

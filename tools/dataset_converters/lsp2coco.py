@@ -1,12 +1,14 @@
 """Convert Leeds Sports Pose (the original release) to mmpose's COCO-style top-down json.
 
-    python tools/dataset_converters/lsp2coco.py SRC [--out DST] [--margin 0.05]
+    python tools/dataset_converters/lsp2coco.py SRC [--out DST] [--val 100] [--margin 0.05]
 
 SRC is LSP as released (http://sam.johnson.io/research/lsp.html): ``images/im0001.jpg`` ...
 ``im2000.jpg`` and ``joints.mat`` (3 x 14 x 2000: x, y and a flag that is 0 where the joint is
 visible, the release's inverted convention; every joint is annotated, occluded ones included).
-Writes the standard split, ``DST/annotations/lsp_train.json`` (im0001-im1000) and
-``DST/annotations/lsp_test.json`` (im1001-im2000), one person an image, keypoints in LSP's own
+Writes the standard split, the training photos im0001-im1000 and ``DST/annotations/lsp_test.json``
+(im1001-im2000). ``--val N`` holds N of the training photos out as ``lsp_val.json``, evenly spaced
+(every tenth for the default 100: im0010, im0020, ... im1000), for choosing a recipe without looking
+at the test set; ``lsp_train.json`` has the rest. One person an image, keypoints in LSP's own
 order (``configs/_base_/datasets/lsp.py``) with COCO's visibility flags (2 visible, 1 occluded but
 labelled), 1-based pixel coordinates turned 0-based. The person box (LSP has none) is the tight box
 of the 14 joints widened on every side by ``--margin`` times its width and height. ``DST/images``
@@ -66,11 +68,17 @@ def person_box(joints: np.ndarray, margin: float):
     return [float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])]
 
 
-def coco_split(joints: np.ndarray, first: int, last: int, src: str, margin: float) -> dict:
-    """COCO-style dict of images ``first``..``last`` (0-based indices, ``last`` excluded)."""
-    names = [f'im{i + 1:04d}.jpg' for i in range(first, last)]
+def val_indices(num_val: int) -> list:
+    """0-based indices of ``num_val`` training photos, evenly spaced, the last one included."""
+    step = TRAIN_IMAGES / num_val if num_val else 0
+    return [int(round((k + 1) * step)) - 1 for k in range(num_val)]
+
+
+def coco_split(joints: np.ndarray, indices, src: str, margin: float) -> dict:
+    """COCO-style dict of the images at ``indices`` (0-based)."""
     images, annotations = [], []
-    for index, name in zip(range(first, last), names):
+    for index in indices:
+        name = f'im{index + 1:04d}.jpg'
         width, height = image_size(osp.join(src, 'images', name), index + 1)
         xy = joints[index, :, :2] - 1  # MATLAB's 1-based pixels
         visible = joints[index, :, 2]
@@ -85,13 +93,17 @@ def coco_split(joints: np.ndarray, first: int, last: int, src: str, margin: floa
                 categories=[dict(id=1, name='person', supercategory='person')])
 
 
-def convert(src: str, dst: str, margin: float) -> None:
+def convert(src: str, dst: str, margin: float, num_val: int = 100) -> None:
     joints = load_joints(osp.join(src, 'joints.mat'))
     if len(joints) <= TRAIN_IMAGES:
         raise DatasetError(f'{osp.join(src, "joints.mat")} has {len(joints)} people; the '
                            f'standard split needs more than {TRAIN_IMAGES}')
-    splits = {'lsp_train.json': coco_split(joints, 0, TRAIN_IMAGES, src, margin),
-              'lsp_test.json': coco_split(joints, TRAIN_IMAGES, len(joints), src, margin)}
+    val = val_indices(num_val)
+    train = sorted(set(range(TRAIN_IMAGES)) - set(val))
+    splits = {'lsp_train.json': coco_split(joints, train, src, margin),
+              'lsp_test.json': coco_split(joints, range(TRAIN_IMAGES, len(joints)), src, margin)}
+    if val:
+        splits['lsp_val.json'] = coco_split(joints, val, src, margin)
     os.makedirs(osp.join(dst, 'annotations'), exist_ok=True)
     for name, split in splits.items():
         path = osp.join(dst, 'annotations', name)
@@ -109,19 +121,24 @@ def parse_args():
     parser = cli.tool_parser(__doc__.split('\n\n')[0])
     parser.add_argument('src', help='LSP as released: images/ and joints.mat')
     parser.add_argument('--out', default='data/lsp', metavar='DST',
-                        help='where annotations/lsp_{train,test}.json are written (default '
+                        help='where annotations/lsp_{train,val,test}.json are written (default '
                         'data/lsp, where the LSP config reads it)')
     parser.add_argument('--margin', type=float, default=0.05,
                         help='person box: the joints\' tight box widened by this fraction of its '
                         'width and height on every side (default 0.05)')
+    parser.add_argument('--val', type=int, default=100, metavar='N',
+                        help='training photos held out as lsp_val.json, evenly spaced (default '
+                        '100: every tenth); 0 writes no validation split')
     args = parser.parse_args()
+    if not 0 <= args.val < TRAIN_IMAGES:
+        parser.error(f'--val must be in [0, {TRAIN_IMAGES}), got {args.val}')
     if not 0 <= args.margin < 1:
         parser.error(f'--margin must be in [0, 1), got {args.margin}')
     return args
 
 
 def main(args) -> None:
-    convert(args.src, args.out, args.margin)
+    convert(args.src, args.out, args.margin, args.val)
 
 
 if __name__ == '__main__':
