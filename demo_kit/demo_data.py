@@ -18,14 +18,14 @@ def make_lsp_data(args: argparse.Namespace) -> None:
     else ``data/lsp``, converted there from the release in ``--data-root`` unless done before."""
     def converted(root):
         return all(osp.isfile(osp.join(root, 'annotations', f'lsp_{split}.json'))
-                   for split in ('train', 'test'))
+                   for split in ('train', 'val', 'test'))
     if converted(args.data_root):
         print(f'{args.data_root} holds LSP in mmpose\'s files: used as it is')
         return
     joints = osp.join(args.data_root, 'joints.mat')
     if not osp.isfile(joints):
         raise FileNotFoundError(f'--data-root {args.data_root} holds neither LSP as released '
-                                '(joints.mat, images/) nor annotations/lsp_{train,test}.json')
+                                '(joints.mat, images/) nor annotations/lsp_{train,val,test}.json')
     if converted(LSP_CONVERTED) and osp.getmtime(osp.join(
             LSP_CONVERTED, 'annotations', 'lsp_train.json')) >= osp.getmtime(joints):
         print(f'{LSP_CONVERTED} holds LSP converted: nothing to convert')

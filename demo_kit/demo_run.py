@@ -40,7 +40,8 @@ def run_fingerprint(args: argparse.Namespace) -> dict:
     cfg.merge_from_dict(options_dict(run_options(args)))
     data = {}
     for name in (META_FILE, 'annotations/mpii_train.json', 'annotations/mpii_val.json',
-                 'annotations/lsp_train.json', 'annotations/lsp_test.json'):
+                 'annotations/lsp_train.json', 'annotations/lsp_val.json',
+                 'annotations/lsp_test.json'):
         path = osp.join(args.data_root, name)
         if osp.isfile(path):
             data[name] = [os.path.getsize(path), os.path.getmtime(path)]

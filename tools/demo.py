@@ -5,7 +5,8 @@ or (``--dataset lsp --data-root LSP_RELEASE``) on the real photos of Leeds Sport
    (tools/make_synthetic_mpii.py; deterministic by seed); for LSP, converts its release into
    mmpose's COCO-style files in ``data/lsp`` (tools/dataset_converters/lsp2coco.py) if missing,
 2. trains the demo config through ``tools/train.py`` (mmengine Runner; re-running after a crash
-   resumes from the last checkpoint),
+   resumes from the last checkpoint), in bf16 (``--amp``) where the CPU computes bf16 natively
+   and in fp32 elsewhere (``--precision``),
 3. tests the best checkpoint with mmpose's ``MpiiPCKAccuracy`` and prints the PCKh table (LSP:
    ``TorsoPCKAccuracy``, PCK@0.2 and @0.1 of the torso),
 4. writes pictures into the work dir: predicted skeletons over the test images (mmpose's
@@ -33,7 +34,7 @@ from demo_kit.demo_run import (best_checkpoint, options_dict, prepare_work_dir, 
 from demo_kit.report import draw_heatmaps, print_lsp_table, print_pckh_table  # noqa: E402
 
 LSP_CONFIG = osp.join(REPO, 'configs', 'stacked_hourglass',
-                      'td-hm_stacked-hourglass-hg2-f128_1xb16-5000it_lsp-128x128.py')
+                      'td-hm_stacked-hourglass-hg2-f128_1xb16-6500it_lsp-128x128.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,6 +54,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py, e.g. train_cfg.max_iters=100')
     parser.add_argument('--num-heatmap-images', type=int, default=4)
+    parser.add_argument('--precision', choices=('auto', 'bf16', 'fp32'), default='auto',
+                        help='training precision; auto (default): bf16 autocast where the CPU '
+                        'computes bf16 natively (or on a GPU), else fp32')
     cli.add_allocator(parser)
     args = parser.parse_args()
     lsp = args.dataset == 'lsp'
@@ -69,11 +73,32 @@ def step(message: str) -> None:
     print(f'\n=== {message}', flush=True)
 
 
+def training_precision(choice: str) -> str:
+    """'bf16' or 'fp32' for ``--precision choice``, said in one line with the reason."""
+    import torch
+
+    from hourglass_plugin.engine import cpu_has_native_bf16
+    if choice != 'auto':
+        print(f'precision: {choice} (--precision {choice})')
+        return choice
+    if torch.cuda.is_available():
+        print('precision: bf16 (a GPU: mixed precision, tools/train.py --amp)')
+        return 'bf16'
+    if cpu_has_native_bf16():
+        print('precision: bf16 (this CPU computes bf16 natively: avx512_bf16 or AMX; '
+              'tools/train.py --amp)')
+        return 'bf16'
+    print('precision: fp32 (this CPU has no native bf16, which it would only emulate, slower)')
+    return 'fp32'
+
+
 def train(args: argparse.Namespace) -> None:
     """Train through tools/train.py; a crashed demo continues where it stopped."""
     from hourglass_plugin.errors import HourglassPluginError
     command = [sys.executable, osp.join(REPO, 'tools', 'train.py'), args.config,
                '--work-dir', args.work_dir, '--allocator', args.allocator]
+    if training_precision(args.precision) == 'bf16':
+        command.append('--amp')
     if prepare_work_dir(args.work_dir, run_fingerprint(args)):
         if trained_to_the_end(args):
             print(f'{args.work_dir} holds this run trained to its last iteration: nothing to '
