@@ -1,4 +1,4 @@
-"""Speed and size measurements, apart from the plugin: ``model_benchmark`` (what
-``tools/test.py --benchmark`` reports for a config and checkpoint) and the side-by-side
-comparisons of ``tools/benchmark.py`` (``scenarios``, ``engine_settings``, ``measure``;
-``plain_posenet``: the princeton-vl layout written plainly, the reference)."""
+"""The side-by-side speed comparisons of ``tools/benchmark.py``, apart from the plugin:
+``scenarios``, ``engine_settings``, ``measure``; ``plain_posenet``: the princeton-vl layout written
+plainly, the reference. What ``tools/test.py --benchmark`` reports for a config and checkpoint
+is the installed package's (``hourglass_plugin.model_benchmark``)."""

@@ -6,7 +6,6 @@ import os.path as osp
 
 from .loss_curves import plot_loss_curves
 from .metric_curve import latest_metric_curve, plot_metric_curve, read_metric_curve
-from .skeleton_grid import tile_images
 from .stack_heatmaps import draw_stack_heatmaps
 from .synthetic_mpii import META_FILE, NUM_TRAIN, NUM_VAL, is_complete, render_dataset
 
@@ -17,4 +16,4 @@ DEMO_CONFIG = osp.join(
 
 __all__ = ['DEMO_CONFIG', 'META_FILE', 'NUM_TRAIN', 'NUM_VAL', 'draw_stack_heatmaps',
            'is_complete', 'latest_metric_curve', 'plot_loss_curves', 'plot_metric_curve',
-           'read_metric_curve', 'render_dataset', 'tile_images']
+           'read_metric_curve', 'render_dataset']

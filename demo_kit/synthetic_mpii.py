@@ -54,8 +54,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from hourglass_plugin.checkpoint import atomic_write
 from hourglass_plugin.datasets.head_boxes import write_mpii_gt_mat
-from hourglass_plugin.engine.atomic_files import atomic_write
 
 #: MPII's joint order (mmpose's ``configs/_base_/datasets/mpii.py``); right = the person's right.
 MPII_JOINT_NAMES = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee',

@@ -3,17 +3,18 @@
 Importing this package (``custom_imports = dict(imports=['hourglass_plugin'])``) registers
 ``StackedHourglass`` for mmpose and mmdet configs, the pose head, loss and dataset for mmpose, and
 the hooks, optimizer wrapper and atomic file backend that configs name
-(``hourglass_plugin.engine``); and it lets mmengine load OpenMMLab checkpoints under torch >= 2.6
-without allowing code in a pickle (``hourglass_plugin.safe_loading``). Nothing else happens on
-import. The tools use the rest: one way to prepare a run (``hourglass_plugin.run``), checkpoint
-conversion (``conversion``), export and engines (``deploy``), the allocator setting
+(``hourglass_plugin.engine``, ``hourglass_plugin.checkpoint``); and it lets mmengine load
+OpenMMLab checkpoints under torch >= 2.6 without allowing code in a pickle
+(``hourglass_plugin.checkpoint``). Nothing else happens on import. The tools use the rest: one
+way to prepare a run (``hourglass_plugin.run``), checkpoint conversion (``conversion``), export
+and engines (``deploy``), the allocator setting
 (``allocator``) and the command-line conventions (``cli``).
 """
-from . import engine, safe_loading
+from . import checkpoint, engine
 from .registry import register_all
 from .version import __version__
 
-safe_loading.install()
+checkpoint.register()
 engine.register()
 register_all()
 

@@ -8,7 +8,7 @@ parse. Anything else is a bug and keeps its traceback.
 import argparse
 import os
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.config.utils import ConfigParsingError
@@ -84,20 +84,21 @@ def tool_parser(description: str, *shared: Callable[[argparse.ArgumentParser], N
     return parser
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    """``args.config`` with ``--cfg-options`` merged in (and, where the tool takes them,
-    ``--work-dir`` and ``--launcher`` set)."""
+def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                launcher: Optional[str] = None, local_rank: int = 0) -> Config:
+    """The config at ``path`` with ``cfg_options`` (``--cfg-options``) merged in, its work dir
+    set as mmpose sets it (``work_dir`` > the config's > ./work_dirs/<config name>), and, for a
+    tool that takes ``--launcher``, the launcher."""
     from .run import set_launcher, set_work_dir
-    if not os.path.isfile(args.config):
-        raise FileNotFoundError(f'config {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if getattr(args, 'cfg_options', None) is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if hasattr(args, 'work_dir'):
-        set_work_dir(cfg, args.work_dir, args.config)
-    if hasattr(args, 'launcher'):
-        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-        set_launcher(cfg, args.launcher)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    set_work_dir(cfg, work_dir, path)
+    if launcher is not None:
+        os.environ.setdefault('LOCAL_RANK', str(local_rank))
+        set_launcher(cfg, launcher)
     return cfg
 
 

@@ -2,8 +2,9 @@
 and, for a type name that is registered nowhere, the registered names close to it.
 
 The backbone goes into both ``MODELS`` registries (default scopes ``mmpose`` and ``mmdet``); the
-head, the loss, ``CheckedMpiiDataset``, ``PhotoView`` and ``TorsoPCKAccuracy`` serve pose estimation only. None
-of the names exist in mmpose or mmdet.
+head, the loss, ``ExportedGraph`` (an engine in the place of the network),
+``CheckedMpiiDataset``, ``PhotoView`` and ``TorsoPCKAccuracy`` serve pose estimation only.
+None of the names exist in mmpose or mmdet.
 """
 import difflib
 import importlib
@@ -18,6 +19,7 @@ from mmpose.registry import MODELS as MMPOSE_MODELS
 from mmpose.registry import TRANSFORMS as MMPOSE_TRANSFORMS
 
 from .datasets import CheckedMpiiDataset, PhotoView
+from .deploy import ExportedGraph
 from .evaluation import TorsoPCKAccuracy
 from .models import HeatmapMSELoss, StackedHourglass, StackedHourglassHead
 
@@ -30,7 +32,7 @@ _UNKNOWN_TYPE = re.compile(r'(\S+) is not in the (\w+)::(\w+) registry')
 def register_all() -> None:
     """Register our modules; a second call is a no-op (never a duplicate-name KeyError)."""
     for registry, modules in ((MMPOSE_MODELS, (StackedHourglass, StackedHourglassHead,
-                                               HeatmapMSELoss)),
+                                               HeatmapMSELoss, ExportedGraph)),
                               (MMDET_MODELS, (StackedHourglass, )),
                               (MMPOSE_DATASETS, (CheckedMpiiDataset, )),
                               (MMPOSE_TRANSFORMS, (PhotoView, )),

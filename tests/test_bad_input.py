@@ -20,7 +20,7 @@ from helpers.models import (build_tiny_model, save_model, save_sample_head_boxes
 from helpers.paths import IMAGE, LSP_CONFIG, SAMPLE, TINY
 from helpers.pickles import Evil
 from helpers.processes import run_tool, user_error
-from hourglass_plugin.checkpoint_fit import load_checked
+from hourglass_plugin.checkpoint import load_checked
 from hourglass_plugin.errors import CheckpointError, ConfigError, DatasetError
 from hourglass_plugin.run import prepare_run
 

@@ -11,10 +11,10 @@ from benchmarks.plain_posenet import PlainPoseNet
 from helpers.models import randomise_norms
 from helpers.paths import REPO
 from helpers.processes import load_tool
+from hourglass_plugin.checkpoint import load_checkpoint_safely
 from hourglass_plugin.conversion import convert_state_dict
 from hourglass_plugin.errors import CheckpointError
 from hourglass_plugin.models import StackedHourglass
-from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 
 def ours_from(state_dict, source):

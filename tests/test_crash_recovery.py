@@ -20,10 +20,11 @@ from mmengine.runner.checkpoint import save_checkpoint
 from helpers.models import pausing_config, tiny_cfg
 from helpers.paths import REPO, RESUME_CFG, TINY
 from helpers.processes import kill_when_paused, tool_env
-from hourglass_plugin.engine import find_resumable_checkpoint, is_complete_checkpoint
-from hourglass_plugin.engine.atomic_files import TEMPORARY_NAME, remove_orphaned_temporaries
+from hourglass_plugin.checkpoint import (atomic_output, find_resumable_checkpoint,
+                                         is_complete_checkpoint, load_checkpoint_safely,
+                                         remove_orphaned_temporaries)
+from hourglass_plugin.checkpoint.atomic import TEMPORARY_NAME
 from hourglass_plugin.errors import NonFiniteLossError
-from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
@@ -74,7 +75,7 @@ ATOMIC = dict(backend='atomic_local')
 def test_importing_the_plugin_leaves_mmengines_local_backend_alone():
     from mmengine.fileio import LocalBackend, get_file_backend
 
-    from hourglass_plugin.engine import AtomicLocalBackend
+    from hourglass_plugin.checkpoint import AtomicLocalBackend
     assert type(get_file_backend('/tmp/x.pth')) is LocalBackend
     assert type(get_file_backend('/tmp/x.pth', backend_args=ATOMIC)) is AtomicLocalBackend
 
@@ -105,7 +106,7 @@ def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeyp
 _WRITER = '''
 import sys, torch
 import hourglass_plugin
-from hourglass_plugin.engine import atomic_files
+from hourglass_plugin.checkpoint import atomic as atomic_module
 from mmengine.runner.checkpoint import save_checkpoint
 path, n = sys.argv[1], 1 << 20
 atomic = dict(backend='atomic_local')  # as CrashSafeCheckpointHook writes
@@ -133,7 +134,7 @@ class HalfThenPause:
         self.f.close()
 
 
-atomic_files.open = lambda *args, **kwargs: HalfThenPause(open(*args, **kwargs))
+atomic_module.open = lambda *args, **kwargs: HalfThenPause(open(*args, **kwargs))
 save_checkpoint({'v': torch.ones(n)}, path, backend_args=atomic)
 '''
 
@@ -152,6 +153,58 @@ def test_writer_killed_mid_write_leaves_a_whole_checkpoint(tmp_path):
     assert not is_complete_checkpoint(str(tmp_path / temporary))
     assert remove_orphaned_temporaries(str(tmp_path)) == [str(tmp_path / temporary)]
     assert sorted(os.listdir(tmp_path)) == ['iter_1.pth', 'writer.log']
+
+
+# --- files that belong together (an OpenVINO .bin and its .xml) ------------------------------
+
+def _pair(directory, content):
+    """An IR-like pair: ``model.bin`` and the ``model.xml`` that names its content."""
+    (directory / 'model.bin').write_text(content)
+    (directory / 'model.xml').write_text(f'reads {content}')
+
+
+def _write_pair(directory, content):
+    with atomic_output(directory / 'model.bin', directory / 'model.xml') as (bin_, xml):
+        assert osp.basename(xml).startswith('.model.') and xml.endswith('.tmp.xml')
+        open(bin_, 'w').write(content)
+        open(xml, 'w').write(f'reads {content}')
+
+
+def test_a_pair_is_put_in_place_together(tmp_path):
+    _pair(tmp_path, 'old')
+    _write_pair(tmp_path, 'new')
+    assert sorted(os.listdir(tmp_path)) == ['model.bin', 'model.xml']
+    assert (tmp_path / 'model.xml').read_text() == 'reads new'
+    assert (tmp_path / 'model.bin').read_text() == 'new'
+
+
+def test_a_failed_pair_write_leaves_the_old_pair(tmp_path):
+    _pair(tmp_path, 'old')
+    with pytest.raises(RuntimeError):
+        with atomic_output(tmp_path / 'model.bin', tmp_path / 'model.xml') as (bin_, xml):
+            open(bin_, 'w').write('new')
+            raise RuntimeError('the writer failed before the .xml')
+    assert sorted(os.listdir(tmp_path)) == ['model.bin', 'model.xml']
+    assert (tmp_path / 'model.bin').read_text() == 'old'
+
+
+def test_a_crash_between_the_renames_leaves_no_mismatched_pair(tmp_path, monkeypatch):
+    """Stopped after the .bin is replaced and before the .xml is: the old .xml is gone already,
+    so no reader pairs it with the new .bin."""
+    _pair(tmp_path, 'old')
+    real_replace = os.replace
+
+    def replace_then_die(source, target):
+        if str(target).endswith('.xml'):
+            raise OSError('killed between the renames')
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, 'replace', replace_then_die)
+    with pytest.raises(OSError, match='between the renames'):
+        _write_pair(tmp_path, 'new')
+    monkeypatch.undo()
+    assert not (tmp_path / 'model.xml').exists()
+    assert os.listdir(tmp_path) == ['model.bin']
 
 
 # --- --resume finds the newest complete checkpoint -----------------------------------------

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.models import build_tiny_model, randomise_norms
+from helpers.models import build_tiny_model, randomise_norms, tiny_cfg
 from helpers.paths import DATA, DEMO, DET, IMAGE, TINY
 from helpers.processes import load_tool, run_python, run_tool, user_error
-from hourglass_plugin.deploy import export_onnx, load_engine, parity, run_with_engine
+from hourglass_plugin.deploy import engine_model_config, export_onnx, load_engine, parity
 from hourglass_plugin.deploy.export import PARITY_TOLERANCE
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
@@ -89,13 +89,19 @@ def test_openvino_precision_is_explicit(tiny_model, tiny_graphs):
         load_engine('onnxruntime', tiny_graphs['last'], precision='bf16')
 
 
+@pytest.mark.parametrize('graph', ['last', 'all'])
 @pytest.mark.parametrize('backend', ENGINES)
-def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend):
-    """mmpose's own predict (flip test, codec) on engine heatmaps gives PyTorch's keypoints."""
+def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend, graph):
+    """The estimator built from the config with the exported graph as its network
+    (ExportedGraph): mmpose's own predict (flip test, codec) gives PyTorch's keypoints."""
     import copy
 
+    from mmengine.registry import init_default_scope
     from mmengine.structures import InstanceData
+    from mmpose.registry import MODELS
     from mmpose.structures import PoseDataSample
+
+    from hourglass_plugin.deploy import ExportedGraph
     x = torch.randn(2, 3, 64, 64)
     samples = []
     for _ in range(2):
@@ -106,10 +112,16 @@ def test_engine_predictions_decode_like_pytorch(tiny_model, tiny_graphs, backend
         samples.append(sample)
     model = copy.deepcopy(tiny_model)
     model.test_cfg = dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True)
+    init_default_scope('mmpose')
+    engine_model = MODELS.build(engine_model_config(
+        tiny_cfg(), tiny_graphs[graph], backend).model).eval()
+    engine_model.test_cfg = model.test_cfg
+    assert isinstance(engine_model.backbone, ExportedGraph)
+    assert engine_model.backbone.backend == backend
+    assert not list(engine_model.parameters())  # the weights are the graph's alone
     with torch.no_grad():
         expected = model.predict(x, copy.deepcopy(samples))
-        run_with_engine(model, load_engine(backend, tiny_graphs['last']))
-        got = model.predict(x, copy.deepcopy(samples))
+        got = engine_model.predict(x, copy.deepcopy(samples))
     for e, g in zip(expected, got):
         np.testing.assert_allclose(g.pred_instances.keypoints, e.pred_instances.keypoints,
                                    atol=1e-3)
@@ -226,6 +238,15 @@ def test_test_tool_refuses_what_the_engine_cannot_run(tmp_path, name, content, m
     assert not (tmp_path / 'work').exists()
 
 
+def test_a_detection_config_is_not_evaluated_through_a_graph(tiny_graphs, tmp_path,
+                                                             run_tool_here):
+    """The task comes from the config's model type: mmdet's CornerNet is no pose estimator."""
+    result = run_tool_here('test.py', DET, tiny_graphs['last'], '--backend', 'onnxruntime',
+                           '--work-dir', str(tmp_path / 'work'))
+    assert "model.type='CornerNet' is not an mmpose pose estimator" in user_error(result)
+    assert not (tmp_path / 'work').exists()
+
+
 def test_test_tool_refuses_a_graph_of_another_input_size(tiny_graphs, tmp_path, run_tool_here):
     result = run_tool_here('test.py', DEMO, tiny_graphs['last'], '--backend', 'openvino',
                            '--work-dir', str(tmp_path / 'work'))
@@ -259,7 +280,10 @@ def test_benchmark_times_the_chosen_backend(demo_run, tmp_path, run_tool_here):
                            str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r'backend\s+\| onnxruntime', result.stdout), result.stdout
-    assert json.load(open(tmp_path / 'benchmark.json'))['backend'] == 'onnxruntime'
+    written = json.load(open(tmp_path / 'benchmark.json'))
+    assert written['backend'] == 'onnxruntime'
+    # counted on the config's PyTorch network: the demo's parameters and GMACs
+    assert written['params'] == 1420448 and written['gmacs_per_image'] > 0.5
 
 
 @pytest.mark.parametrize('backend', ENGINES)

@@ -14,7 +14,7 @@ from helpers.models import randomise_norms
 from helpers.paths import DET as TINY
 from helpers.paths import REPO
 from helpers.processes import succeeded
-from hourglass_plugin.safe_loading import load_checkpoint_safely
+from hourglass_plugin.checkpoint import load_checkpoint_safely
 
 MMDET_TINY_BACKBONE = dict(type='HourglassNet', downsample_times=3, num_stacks=2,
                            stage_channels=(32, 32, 48, 64), stage_blocks=(1, 1, 1, 2),

@@ -74,7 +74,7 @@ def test_parameters_are_the_built_models(model):
     'td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128',
     'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128'])
 def test_flops_are_what_model_info_counts(name):
-    from benchmarks.model_benchmark import count_macs
+    from hourglass_plugin.model_benchmark import count_macs
     (model, ) = [m for m in models() if m['Name'] == name]
     _, built = build(model['Config'])
     height, width = model['Metadata']['Input Size']

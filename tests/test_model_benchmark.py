@@ -1,4 +1,4 @@
-"""The model benchmark (benchmarks/model_benchmark.py) that tools/test.py --benchmark runs."""
+"""The model benchmark (hourglass_plugin/model_benchmark.py) that tools/test.py --benchmark runs."""
 import json
 import os.path as osp
 import re
@@ -8,11 +8,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from benchmarks.model_benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
-                                        count_gmacs, device_name, format_table, write_json)
 from helpers.models import build_tiny_model
 from helpers.paths import TINY
 from helpers.processes import run_tool
+from hourglass_plugin.model_benchmark import (BenchmarkResult, benchmark_model, check_run_counts,
+                                              count_gmacs, device_name, format_table, write_json)
 from hourglass_plugin.run import input_size_from_config
 
 RESULT_KEYS = {f.name for f in BenchmarkResult.__dataclass_fields__.values()}

@@ -59,7 +59,7 @@ def test_train_tool_builds_once_and_loads_load_from_once(counts, tmp_path, monke
     module.main(module.parse_args())
     assert counts == {'built': 1, 'loaded': 1}
     # the weights trained from are the checkpoint's: one step of RMSprop away from them
-    from hourglass_plugin.safe_loading import load_checkpoint_safely
+    from hourglass_plugin.checkpoint import load_checkpoint_safely
     start = load_checkpoint_safely(checkpoint)['state_dict']
     trained = load_checkpoint_safely(str(work / 'epoch_1.pth'))['state_dict']
     key = 'backbone.stack_outputs.1.predict.weight'

@@ -12,8 +12,8 @@ from mmengine.runner import Runner
 from helpers.models import tiny_cfg
 from helpers.paths import REPO, TINY
 from helpers.pickles import Evil, GetattrEvil
+from hourglass_plugin.checkpoint import load_checkpoint_safely
 from hourglass_plugin.errors import CheckpointError, UnsafeCheckpointError
-from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 
 @pytest.fixture(scope='module')

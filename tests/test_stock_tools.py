@@ -101,7 +101,7 @@ def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path, sample_he
     being written (the run pauses itself there: helpers/pause_points.py), then resumed with its
     own --resume: the config's CrashSafeCheckpointHook left a whole checkpoint and a
     last_checkpoint that names it, so training finishes."""
-    from hourglass_plugin.safe_loading import load_checkpoint_safely
+    from hourglass_plugin.checkpoint import load_checkpoint_safely
     options = ['--cfg-options', f'val_dataloader.dataset.headbox_file={sample_head_boxes}']
     work = tmp_path / 'work'
     train = stock_tool('mmpose', 'train.py')

@@ -40,7 +40,7 @@ from hourglass_plugin.errors import UsageError
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's benchmarks/
 from benchmarks import engine_settings, measure, scenarios  # noqa: E402
-from benchmarks.model_benchmark import device_name  # noqa: E402
+from hourglass_plugin.model_benchmark import device_name  # noqa: E402
 
 SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings')
 #: environment variables that change what is measured (threads, glibc's allocator, torch's

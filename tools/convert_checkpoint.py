@@ -12,7 +12,7 @@ before anything is written, and the backbone config to put in your config is pri
 metadata of the keypoint set the weights predict (16 heatmaps: MPII, 17: COCO; --keypoints
 where the weights cannot tell, e.g. an mmpose backbone), which mmpose's ``init_model`` and
 ``MMPoseInferencer`` read for keypoint names, flip pairs and skeleton. DST is written to a
-temporary file and renamed into place (``hourglass_plugin.engine.atomic_write``: a failed write
+temporary file and renamed into place (``hourglass_plugin.checkpoint.atomic_write``: a failed write
 leaves DST as it was).
 """
 import io
@@ -23,11 +23,10 @@ import torch
 
 import hourglass_plugin  # noqa: F401  safe checkpoint loading
 from hourglass_plugin import cli
+from hourglass_plugin.checkpoint import atomic_write, load_checkpoint_safely
 from hourglass_plugin.conversion import SOURCES, convert_state_dict
 from hourglass_plugin.conversion.keypoints import KEYPOINT_SETS, dataset_meta, keypoint_set
-from hourglass_plugin.engine import atomic_write
 from hourglass_plugin.errors import CheckpointError
-from hourglass_plugin.safe_loading import load_checkpoint_safely
 
 
 def parse_args():

@@ -23,11 +23,12 @@ import sys
 import time
 
 from hourglass_plugin import cli
+from hourglass_plugin.visualization import tile_images
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)  # the repository's demo_kit/
 from demo_kit import (DEMO_CONFIG, NUM_TRAIN, NUM_VAL, latest_metric_curve,  # noqa: E402
-                      plot_loss_curves, plot_metric_curve, tile_images)
+                      plot_loss_curves, plot_metric_curve)
 from demo_kit.demo_data import make_data, make_lsp_data  # noqa: E402
 from demo_kit.demo_run import (best_checkpoint, options_dict, prepare_work_dir,  # noqa: E402
                                run_fingerprint, run_options, trained_to_the_end)

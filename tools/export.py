@@ -51,11 +51,12 @@ def parse_args():
 
 
 def main(args) -> None:
+    from hourglass_plugin.deploy import is_pose_model
     from hourglass_plugin.deploy.checked_export import export_checked, first_test_image
-    from hourglass_plugin.deploy.export import PARITY_TOLERANCE, task_of
+    from hourglass_plugin.deploy.export import PARITY_TOLERANCE
     from hourglass_plugin.errors import ConfigError
     from hourglass_plugin.run import check_input_size, input_size_from_config, prepare_run
-    cfg = cli.load_config(args)
+    cfg = cli.load_config(args.config, args.cfg_options)
     input_size = input_size_from_config(cfg, args.shape)
     image = cli.read_image(args.image or first_test_image(cfg))  # (H, W, 3) BGR
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
@@ -63,7 +64,7 @@ def main(args) -> None:
     check_input_size(model, input_size)
     calibration = None
     if args.precision == 'int8':  # before anything is written: a pose config, its training set
-        if task_of(model) != 'pose':
+        if not is_pose_model(cfg.model):
             raise ConfigError(f'--precision int8 quantizes pose configs, calibrated on their '
                               f'training set; {args.config} is a detection config')
         from hourglass_plugin.deploy.quantize import pose_dataset, spread
@@ -87,15 +88,13 @@ def main(args) -> None:
 def quantize(args, cfg, model, onnx_path: str, train_set, indices) -> None:
     """INT8 IR beside ``onnx_path``, calibrated on ``indices`` of ``train_set``; compared with
     fp32 on held-out test crops."""
-    from hourglass_plugin.deploy import load_engine
     from hourglass_plugin.deploy.quantize import (calibration_inputs, compare_int8,
                                                   quantize_to_openvino)
     out_xml = onnx_path[:-len('.onnx')] + '_int8.xml'
     print(f'quantizing to INT8 (NNCF), calibrated on {len(indices)} training crops ...',
           flush=True)
     quantize_to_openvino(onnx_path, calibration_inputs(model, train_set, indices), out_xml)
-    result = compare_int8(model, cfg, load_engine('openvino', onnx_path),
-                          load_engine('openvino', out_xml), args.compare_images)
+    result = compare_int8(cfg, onnx_path, out_xml, args.compare_images)
     key = next((k for k in result['fp32'] if re.fullmatch(r'(\w+/)?PCK(@[\d.]+)?', k)),
                next(iter(result['fp32'])))
     print(f"{out_xml}: INT8 vs fp32 on {result['num_images']} held-out test crops: keypoints "

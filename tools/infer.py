@@ -14,7 +14,6 @@ comes from the config's dataset).
 import math
 import os
 import os.path as osp
-import sys
 from typing import Optional, Sequence
 
 import mmcv
@@ -24,8 +23,6 @@ import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin import allocator, cli
 from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
 from hourglass_plugin.errors import UsageError
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args():
@@ -69,27 +66,24 @@ def default_out(image_path: str) -> str:
 
 def build_model(args, cfg):
     """The model of ``cfg``, prepared as every tool prepares it, with ``args.checkpoint`` (it
-    must fit the model) or, for an engine backend, with the exported graph running its network;
-    then what mmpose's ``init_model`` attaches for inference (the config, the dataset meta)."""
+    must fit the model) or, for an engine backend, built with the exported graph as its network
+    (``ExportedGraph``); then what mmpose's ``init_model`` attaches for inference (the config,
+    the dataset meta)."""
     from mmpose.apis.inference import dataset_meta_from_config
 
     from hourglass_plugin.run import prepare_run
-    engine = None
-    if args.backend != 'pytorch':  # the weights are in the exported graph, run on the CPU
-        from hourglass_plugin.deploy import load_engine
-        engine = load_engine(args.backend, args.checkpoint, precision=args.precision)
-        print(f'{args.backend} computes in {engine.precision}')
+    engine = args.backend != 'pytorch'
+    if engine:  # the network is the exported graph, its weights in it, run on the CPU
+        from hourglass_plugin.deploy import engine_model_config
+        cfg = engine_model_config(cfg, args.checkpoint, args.backend, args.precision)
     cfg.model.train_cfg = None  # as init_model: an inference model
     prepared = prepare_run(cfg, 'model', checkpoint=None if engine else args.checkpoint)
     model = prepared.model
     model.cfg = cfg
     model.dataset_meta = ((prepared.checkpoint or {}).get('meta') or {}).get(
         'dataset_meta') or dataset_meta_from_config(cfg, dataset_mode='train')
-    if engine is not None:
-        from hourglass_plugin.deploy import run_with_engine
-        width, height = model.head.decoder.input_size
-        engine.check_input_size((height, width))
-        run_with_engine(model, engine)
+    if engine:
+        print(f'{args.backend} computes in {model.backbone.precision}')
         return model.eval()
     return model.to(cli.device_of(args)).eval()
 
@@ -98,11 +92,14 @@ def draw(model, visualizer, image: np.ndarray, bboxes, out: str, kpt_thr: float)
     """Estimate the pose in ``image`` (BGR) and draw it into ``out``; print what was drawn."""
     from mmpose.apis import inference_topdown
 
+    from hourglass_plugin.visualization import write_image
+
     # the BGR array, not the path: the image is read once, and mmpose's pipeline expects BGR
     sample = inference_topdown(model, image, bboxes=bboxes, bbox_format='xyxy')[0]
     visualizer.add_datasample(
         'result', mmcv.bgr2rgb(image), data_sample=sample, draw_gt=False, draw_heatmap=False,
-        draw_bbox=False, show=False, out_file=out, kpt_thr=kpt_thr)
+        draw_bbox=False, show=False, kpt_thr=kpt_thr)
+    write_image(out, mmcv.rgb2bgr(visualizer.get_image()))
     scores = sample.pred_instances.keypoint_scores[0]  # (K, )
     drawn = int((scores >= kpt_thr).sum())
     height, width = image.shape[:2]
@@ -121,7 +118,7 @@ def main(args) -> None:
         raise UsageError(f'--bbox is one person\'s box: give one image, not {len(args.image)}')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    cfg = cli.load_config(args)
+    cfg = cli.load_config(args.config, args.cfg_options)
     images = [cli.read_image(path) for path in args.image]  # (H, W, 3) BGR; all checked first
     bboxes = check_bbox(args.bbox, images[0].shape[1], images[0].shape[0])
     if bboxes is None:
@@ -143,8 +140,7 @@ def main(args) -> None:
     for image, out in zip(images, outs):
         draw(model, visualizer, image, bboxes, out, args.kpt_thr)
     if args.grid:
-        sys.path.insert(0, REPO)  # the repository's demo_kit/
-        from demo_kit import tile_images
+        from hourglass_plugin.visualization import tile_images
         tile_images(outs, args.grid)
         print(f'{args.grid}: {len(outs)} drawings tiled')
 

@@ -4,13 +4,8 @@ No checkpoint needed (``tools/test.py CONFIG CKPT --benchmark-only`` also times 
 GMACs are counted by mmengine's ``get_model_complexity_info`` (one multiply-add = one "flop" in
 its counting) for one image of the config's input size.
 """
-import os.path as osp
-import sys
-
 import hourglass_plugin  # noqa: F401  registrations
 from hourglass_plugin import cli
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args():
@@ -19,10 +14,9 @@ def parse_args():
 
 
 def main(args) -> None:
-    sys.path.insert(0, REPO)  # the repository's benchmarks/
-    from benchmarks.model_benchmark import count_macs
+    from hourglass_plugin.model_benchmark import count_macs
     from hourglass_plugin.run import check_input_size, input_size_from_config, prepare_run
-    cfg = cli.load_config(args)
+    cfg = cli.load_config(args.config, args.cfg_options)
     height, width = input_size_from_config(cfg, args.shape)
     model = prepare_run(cfg, 'model').model.eval()
     check_input_size(model, (height, width))

@@ -9,17 +9,14 @@ stay mmpose's (pose configs).
 --benchmark runs after the evaluation, --benchmark-only instead of it: parameters, backbone
 GMACs per image, throughput, latency p50/p90 and peak memory of the model's forward with the
 checkpoint's weights, printed as a table and written to <work_dir>/benchmark.json
-(``benchmarks/model_benchmark.py`` says what is measured and how).
+(``hourglass_plugin/model_benchmark.py`` says what is measured and how).
 """
 import os.path as osp
-import sys
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin import allocator, cli
 from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
 from hourglass_plugin.errors import UsageError
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def parse_args():
@@ -69,11 +66,10 @@ def print_metrics(metrics: dict) -> None:
 
 
 def main(args) -> None:
-    sys.path.insert(0, REPO)  # the repository's benchmarks/
-    from benchmarks.model_benchmark import (benchmark_model, check_run_counts, format_table,
-                                            write_json)
     from hourglass_plugin.engine import TestProgressBarHook, use_amp_in_test
-    from hourglass_plugin.run import build_runner, input_size_from_config, prepare_run
+    from hourglass_plugin.model_benchmark import (benchmark_model, check_run_counts, format_table,
+                                                  write_json)
+    from hourglass_plugin.run import build_model, build_runner, input_size_from_config, prepare_run
     allocator.apply(args.allocator)
     benchmark = args.benchmark or args.benchmark_only
     if benchmark and args.launcher != 'none':
@@ -81,7 +77,8 @@ def main(args) -> None:
         raise UsageError(f'--benchmark needs --launcher none, got --launcher {args.launcher}')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    cfg = cli.load_config(args)
+    cfg = cli.load_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                          args.local_rank)
     if args.amp:
         use_amp_in_test(cfg)
     if args.out is not None:
@@ -92,18 +89,15 @@ def main(args) -> None:
     if benchmark:  # before anything slow: a config without an input size fails here
         input_size = input_size_from_config(cfg, args.shape)
         check_run_counts(args.batch_size, args.repeats, args.warmup)
-    engine = None
-    if args.backend != 'pytorch':  # the weights are in the exported graph
-        from hourglass_plugin.deploy import load_engine
-        engine = load_engine(args.backend, args.checkpoint, precision=args.precision)
-        engine.check_input_size(input_size_from_config(cfg, args.shape))
-        print(f'{args.backend} computes in {engine.precision}')
+    network_cfg = cfg
+    if args.backend != 'pytorch':  # the network is the exported graph, its weights in it
+        from hourglass_plugin.deploy import engine_model_config
+        cfg = engine_model_config(cfg, args.checkpoint, args.backend, args.precision)
     # model, checkpoint (it must fit the model) and test data, before anything is written
     prepared = prepare_run(cfg, 'model' if args.benchmark_only else 'test',
-                           checkpoint=args.checkpoint if engine is None else None)
-    if engine is not None:
-        from hourglass_plugin.deploy import run_with_engine
-        run_with_engine(prepared.model, engine)
+                           checkpoint=args.checkpoint if args.backend == 'pytorch' else None)
+    if args.backend != 'pytorch':
+        print(f'{args.backend} computes in {prepared.model.backbone.precision}')
     if not args.benchmark_only:
         runner = build_runner(cfg, prepared)
         runner.register_hook(TestProgressBarHook())
@@ -112,8 +106,10 @@ def main(args) -> None:
     else:
         work_dir = cfg.work_dir
     if benchmark:
+        # an exported graph is counted (parameters, GMACs) on the config's PyTorch network
+        counted = None if args.backend == 'pytorch' else build_model(network_cfg)
         result = benchmark_model(prepared.model, input_size, batch_size=args.batch_size,
-                                 repeats=args.repeats, warmup=args.warmup)
+                                 repeats=args.repeats, warmup=args.warmup, counted=counted)
         print(format_table(result))
         path = osp.join(work_dir, 'benchmark.json')
         write_json(result, path, config=args.config, checkpoint=args.checkpoint)

@@ -11,7 +11,7 @@ import os.path as osp
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin import cli
-from hourglass_plugin.engine.atomic_files import atomic_write
+from hourglass_plugin.checkpoint import atomic_write
 from hourglass_plugin.run.views import evaluate_views, views_table
 
 
@@ -24,7 +24,7 @@ def parse_args():
 def main(args) -> None:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    cfg = cli.load_config(args)
+    cfg = cli.load_config(args.config, args.cfg_options, args.work_dir)
     results = evaluate_views(cfg, args.checkpoint)
     table = views_table(results)
     print(table, end='')

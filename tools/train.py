@@ -13,7 +13,8 @@ from mmengine.logging import print_log
 
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
 from hourglass_plugin import allocator, cli
-from hourglass_plugin.engine import find_resumable_checkpoint, use_amp
+from hourglass_plugin.checkpoint import find_resumable_checkpoint
+from hourglass_plugin.engine import use_amp
 from hourglass_plugin.run import build_runner, prepare_run
 
 
@@ -32,7 +33,8 @@ def parse_args():
 
 def main(args) -> None:
     allocator.apply(args.allocator)
-    cfg = cli.load_config(args)
+    cfg = cli.load_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                          args.local_rank)
     if args.amp:
         use_amp(cfg)
     if args.resume == 'auto':

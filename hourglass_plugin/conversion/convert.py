@@ -1,11 +1,11 @@
 """Convert a published checkpoint's backbone into a ``StackedHourglass`` and verify it loads."""
 from typing import Dict, Optional, Tuple
 
-from .. import checkpoint_fit  # (a module: it imports .rename, this package's)
+from ..checkpoint import check_fit
+from ..checkpoint.rename import rename, rename_all
 from ..errors import CheckpointError
 from .mmlab_hourglassnet import MMLAB_RULES, drop_unused_inters, infer_mmlab_backbone_cfg
 from .princeton_posenet import PRINCETON_RULES, drop_unused_skips, infer_princeton_backbone_cfg
-from .rename import rename, rename_all
 
 #: source name -> (anchor key that tells where the backbone keys start, rules, config inference,
 #: removal of weights the source builds but never runs)
@@ -63,9 +63,9 @@ def convert_state_dict(state_dict: Dict,
     model_cfg = {k: v for k, v in cfg.items() if k != 'type'}
     model = StackedHourglass(**model_cfg)
     source_keys = {rename(k, rules): k for k in backbone}
-    checkpoint_fit.check_fit(model, renamed, 'the converted checkpoint',
-                             target='the StackedHourglass built for it', hint='',
-                             shown=lambda key: source_keys.get(key, key))
+    check_fit(model, renamed, 'the converted checkpoint',
+              target='the StackedHourglass built for it', hint='',
+              shown=lambda key: source_keys.get(key, key))
     out_prefix = prefix if prefix.endswith('backbone.') else 'backbone.'
     converted = {f'{out_prefix}{k}': v for k, v in renamed.items()}
     converted.update(others)

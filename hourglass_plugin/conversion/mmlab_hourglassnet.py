@@ -8,7 +8,7 @@ BasicBlock has ``conv1, bn1, conv2, bn2, downsample.{0: conv, 1: norm}``.
 import re
 from typing import Dict, List, Tuple
 
-from .rename import Rule
+from ..checkpoint.rename import Rule
 
 MMLAB_RULES: List[Rule] = [
     (r'^stem\.0\.', 'stem.conv.'),

@@ -12,7 +12,7 @@ run: those keys are dropped. Its model takes NHWC input; ours takes NCHW.
 import re
 from typing import Dict, List, Tuple
 
-from .rename import Rule
+from ..checkpoint.rename import Rule
 
 _RESIDUAL_ATTR = r'(?=(?:bn\d|conv\d|skip_layer)\.)'
 

@@ -24,6 +24,10 @@ class CheckedMpiiDataset(MpiiDataset):
     An image that passes those checks but cannot be decoded is named when it is loaded.
     """
 
+    #: the tools build it while preparing a run, so that a bad file stops the run before
+    #: anything is written (``hourglass_plugin.run.checks.check_dataset``)
+    validates_on_build = True
+
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         self._validate_files()
         return super()._load_annotations()

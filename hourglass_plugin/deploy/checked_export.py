@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checkpoint import atomic_output
 from ..errors import ExportError, UsageError
 from .engines import load_engine
 from .export import PARITY_TOLERANCE, ExportedNetwork, as_list, export_onnx, parity, task_of
@@ -49,18 +50,15 @@ def keypoint_shift(model: nn.Module, expected: torch.Tensor, got: torch.Tensor) 
 def export_checked(model: nn.Module, out: str, input_size: Sequence[int], image: np.ndarray,
                    all_stacks: bool = False, batch_size: Optional[int] = None,
                    check_backend: str = 'onnxruntime') -> Dict[str, object]:
-    """Export ``model`` (eval mode, weights loaded) to ``out`` (``.onnx``), written as
-    ``*.partial.onnx`` and renamed into place only when the parity check on ``image`` (BGR)
-    passes in ``check_backend``. Returns the output names, the parity and, for pose, the
-    largest keypoint shift in heatmap pixels (``keypoint_shift``)."""
+    """Export ``model`` (eval mode, weights loaded) to ``out`` (``.onnx``), put in place
+    (:func:`~hourglass_plugin.checkpoint.atomic_output`) only when the parity check on
+    ``image`` (BGR) passes in ``check_backend``. Returns the output names, the parity and,
+    for pose, the largest keypoint shift in heatmap pixels (``keypoint_shift``)."""
     if not out.endswith('.onnx'):
         raise UsageError(f'--out {out}: the exported file must end in .onnx')
     if batch_size is not None and batch_size < 1:
         raise UsageError(f'--fixed-batch must be >= 1, got {batch_size}')
-    if osp.dirname(out):
-        os.makedirs(osp.dirname(out), exist_ok=True)
-    partial = out[:-len('.onnx')] + '.partial.onnx'
-    try:
+    with atomic_output(out) as (partial, ):
         names = export_onnx(model, partial, tuple(input_size), all_stacks, batch_size)
         x = preprocess(model, image, tuple(input_size))
         if batch_size:
@@ -74,10 +72,6 @@ def export_checked(model: nn.Module, out: str, input_size: Sequence[int], image:
                 f'{out}: the exported graph in {check_backend} differs from PyTorch by '
                 f"{check['max_abs_diff']:.3g} ({check['max_rel_diff']:.2e} of the output range, "
                 f'more than {PARITY_TOLERANCE:g}); nothing was written')
-        os.replace(partial, out)
-    finally:
-        if osp.exists(partial):
-            os.remove(partial)
     report = dict(names=names, **check)
     if task_of(model) == 'pose':
         report['keypoint_shift'] = keypoint_shift(model, expected[-1], got[-1])

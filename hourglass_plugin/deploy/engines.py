@@ -14,14 +14,12 @@ Both run fp32 on the CPU with as many threads as torch uses (``torch.get_num_thr
 """
 import functools
 import os.path as osp
-import types
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
-from torch import nn
 
-from ..errors import CheckpointError, ConfigError, UsageError
+from ..errors import CheckpointError, UsageError
 
 #: ``--backend`` values: 'pytorch' is the model itself, the others run an exported ONNX file.
 BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
@@ -162,23 +160,3 @@ def load_engine(backend: str, path: str, threads: Optional[int] = None,
     except Exception as error:  # the engines' own exception types (ORT's Fail, OpenVINO's)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f'{path}: {backend} cannot load it: {first}') from error
-
-
-def run_with_engine(model: nn.Module, engine: Callable) -> nn.Module:
-    """Make an mmpose pose estimator's network (backbone, neck and head layers) run in
-    ``engine``; return ``model``.
-
-    Everything around the network stays mmpose's: the data preprocessor, the flip test (the
-    flipped batch goes through the engine too), the codec's decoding in ``head.predict`` and the
-    evaluators. ``engine`` must hold the graph of :func:`~.export.export_onnx`, i.e. the head's
-    outputs (the last stack's, or every stack's); ``head.predict`` decodes the last one.
-    The PyTorch layers stay in the model (unused) so that its structure can still be counted.
-    """
-    if not (hasattr(model, 'extract_feat') and hasattr(model, 'head')):
-        raise ConfigError(f'{type(model).__name__} is not an mmpose pose estimator (no '
-                          'extract_feat and head); only pose models evaluate through an engine')
-    # instance attributes, seen before the class's methods: extract_feat now returns the
-    # engine's outputs, and the head passes them on as its own (the graph ran its layers)
-    model.extract_feat = engine
-    model.head.forward = types.MethodType(lambda head, feats: list(feats), model.head)
-    return model

@@ -14,12 +14,12 @@ exported and eager keypoints come from the same code. The exporter is torch's ow
 (``torch.onnx.export(..., dynamo=True)``), opset 18; the batch dimension is dynamic unless a fixed
 batch size is asked for.
 """
-import os
-import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+
+from ..checkpoint import atomic_output
 
 #: A graph passes the parity check when no output differs from PyTorch's by more than this
 #: fraction of that output's range (max - min). fp32 engines sum in other orders (fused
@@ -33,10 +33,13 @@ OPSET = 18
 
 
 def task_of(model: nn.Module) -> str:
-    """'pose' (an mmpose estimator), 'detection' (an mmdet detector) or 'backbone'."""
-    if hasattr(model, 'head') and hasattr(model, 'extract_feat'):
+    """'pose' (an mmpose estimator), 'detection' (an mmdet detector) or 'backbone', by the
+    model's class."""
+    from mmdet.models.detectors import BaseDetector
+    from mmpose.models.pose_estimators.base import BasePoseEstimator
+    if isinstance(model, BasePoseEstimator):
         return 'pose'
-    if hasattr(model, 'backbone'):
+    if isinstance(model, BaseDetector):
         return 'detection'
     return 'backbone'
 
@@ -99,8 +102,7 @@ def export_onnx(model: nn.Module,
 
     Args:
         model: an mmpose estimator, an mmdet detector or a backbone, on the CPU.
-        path: the ``.onnx`` file to write (a temporary beside it is renamed into place, so a
-            failed export leaves no half-written file under that name).
+        path: the ``.onnx`` file to write (whole or not at all: :func:`atomic_output`).
         input_size: (H, W) of the input.
         all_stacks: pose: every stack's heatmaps instead of the last one's.
         batch_size: a fixed batch size; None: the batch dimension is dynamic.
@@ -117,14 +119,9 @@ def export_onnx(model: nn.Module,
     with torch.no_grad():
         names = network.output_names(len(as_list(network(x))))
     dynamic = None if batch_size else {'x': {0: torch.export.Dim('batch', min=1, max=4096)}}
-    tmp = f'{path}.tmp'
-    try:
+    with atomic_output(path) as (partial, ):
         program = torch.onnx.export(
             network, (x, ), dynamo=True, opset_version=OPSET, input_names=['image'],
             output_names=names, dynamic_shapes=dynamic, verbose=False)
-        program.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        program.save(partial)
     return names

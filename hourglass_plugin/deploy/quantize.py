@@ -10,13 +10,12 @@ The quantized graph is then compared with the fp32 graph on held-out crops of th
 config's own test metric of both.
 """
 import copy
-import os
-import os.path as osp
 from typing import Dict, List, Sequence
 
 import numpy as np
 import torch
 
+from ..checkpoint import atomic_output
 from ..datasets import check_annotation_file
 from ..errors import ConfigError
 
@@ -56,7 +55,7 @@ def calibration_inputs(model, dataset, indices: Sequence[int]) -> List[np.ndarra
 
 def quantize_to_openvino(onnx_path: str, inputs: List[np.ndarray], out_xml: str) -> str:
     """NNCF INT8 of the graph at ``onnx_path``, calibrated on ``inputs``, written to ``out_xml``
-    (and its ``.bin``) only once whole."""
+    (and its ``.bin``) only once both are whole."""
     try:
         import nncf
         import openvino as ov
@@ -66,27 +65,24 @@ def quantize_to_openvino(onnx_path: str, inputs: List[np.ndarray], out_xml: str)
     from .engines import openvino_core
     model = openvino_core().read_model(onnx_path)
     quantized = nncf.quantize(model, nncf.Dataset(inputs), subset_size=len(inputs))
-    partial = out_xml[:-len('.xml')] + '.partial.xml'
-    try:
-        ov.save_model(quantized, partial)
-        os.replace(partial[:-len('.xml')] + '.bin', out_xml[:-len('.xml')] + '.bin')
-        os.replace(partial, out_xml)
-    finally:
-        for leftover in (partial, partial[:-len('.xml')] + '.bin'):
-            if osp.exists(leftover):
-                os.remove(leftover)
+    # the .bin and the .xml that reads it, put in place as one (the .xml last)
+    with atomic_output(out_xml[:-len('.xml')] + '.bin', out_xml) as (_, partial):
+        ov.save_model(quantized, partial)  # writes partial and its .bin beside it
     return out_xml
 
 
-def evaluate_engine(model, engine, dataset, indices: Sequence[int], evaluator_cfg,
-                    batch_size: int = 16):
-    """(metrics of ``evaluator_cfg``, (N, K, 2) keypoints in image pixels) of ``model`` with its
-    network run by ``engine``, on the samples ``indices`` of ``dataset``."""
+def evaluate_engine(cfg, graph: str, dataset, indices: Sequence[int], batch_size: int = 16):
+    """(metrics of the config's ``test_evaluator``, (N, K, 2) keypoints in image pixels) of the
+    config's estimator with the exported ``graph`` as its network, run by OpenVINO, on the
+    samples ``indices`` of ``dataset``."""
     from mmengine.dataset import pseudo_collate
     from mmengine.evaluator import Evaluator
 
-    from .engines import run_with_engine
-    model = run_with_engine(copy.deepcopy(model), engine)
+    from mmpose.registry import MODELS
+
+    from .backend_model import engine_model_config
+    model = MODELS.build(engine_model_config(cfg, graph, 'openvino').model).eval()
+    evaluator_cfg = cfg.test_evaluator
     evaluator = Evaluator(copy.deepcopy(evaluator_cfg))
     evaluator.dataset_meta = dataset.metainfo
     keypoints = []
@@ -99,15 +95,14 @@ def evaluate_engine(model, engine, dataset, indices: Sequence[int], evaluator_cf
     return evaluator.evaluate(len(indices)), np.stack(keypoints)
 
 
-def compare_int8(model, cfg, fp32_engine, int8_engine, num_images: int) -> Dict[str, object]:
-    """fp32 and INT8 on ``num_images`` held-out crops of the config's test set: the mean shift
-    of the decoded keypoints (image pixels) and the config's test metrics of both."""
+def compare_int8(cfg, fp32_graph: str, int8_graph: str, num_images: int) -> Dict[str, object]:
+    """The fp32 and INT8 graphs in OpenVINO on ``num_images`` held-out crops of the config's
+    test set: the mean shift of the decoded keypoints (image pixels) and the config's test
+    metrics of both."""
     dataset = pose_dataset(cfg, 'test')
     indices = spread(num_images, len(dataset))
-    fp32_metrics, fp32_kpts = evaluate_engine(model, fp32_engine, dataset, indices,
-                                              cfg.test_evaluator)
-    int8_metrics, int8_kpts = evaluate_engine(model, int8_engine, dataset, indices,
-                                              cfg.test_evaluator)
+    fp32_metrics, fp32_kpts = evaluate_engine(cfg, fp32_graph, dataset, indices)
+    int8_metrics, int8_kpts = evaluate_engine(cfg, int8_graph, dataset, indices)
     shift = np.linalg.norm(int8_kpts - fp32_kpts, axis=-1)  # (N, K)
     return dict(num_images=len(indices), mean_shift_px=float(shift.mean()),
                 max_shift_px=float(shift.max()), fp32=fp32_metrics, int8=int8_metrics)

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, METRICS, MODELS
 from torch import nn
 
-from ..datasets import CheckedMpiiDataset, check_annotation_file
+from ..datasets import check_annotation_file
 from ..errors import ConfigError, UsageError
 from ..registry import explain_unknown_type
 
@@ -96,9 +96,10 @@ def _keys_with_type(cfg: Any, type_name: str, prefix: str = '') -> List[str]:
 
 def check_model(model: nn.Module, cfg: Config) -> None:
     """The head reads every stack of the backbone, and the config's input sizes pass it."""
+    from ..models import StackedHourglass
     backbone = getattr(model, 'backbone', None)
-    if not hasattr(backbone, 'num_stacks') or not hasattr(backbone, 'check_input_size'):
-        return  # not our backbone
+    if not isinstance(backbone, StackedHourglass):
+        return  # another backbone (an exported graph checks its own input size)
     stacks = backbone.num_stacks
     for name in ('head', 'bbox_head'):
         head = getattr(model, name, None)
@@ -137,9 +138,10 @@ def _input_sizes(model: nn.Module, cfg: Config) -> List[Tuple[str, Sequence[int]
 
 
 def check_dataset(cfg: Config, split: str, evaluator: str = None) -> Any:
-    """Build ``{split}_dataloader.dataset`` if it validates itself (``CheckedMpiiDataset``) and
-    return it (else None), and make sure an evaluator that computes PCKh (``norm_item='head'``)
-    has head boxes."""
+    """Build ``{split}_dataloader.dataset`` if its class declares that it validates its files
+    when built (``validates_on_build = True``, as ``CheckedMpiiDataset`` does) and return it
+    (else None), and make sure an evaluator that computes PCKh (``norm_item='head'``) has head
+    boxes where the dataset takes them (a ``headbox_file`` argument, as mmpose's MPII)."""
     dataset_cfg = cfg[f'{split}_dataloader'].get('dataset') or {}
     type_name = dataset_cfg.get('type')
     if not isinstance(type_name, str):
@@ -148,14 +150,14 @@ def check_dataset(cfg: Config, split: str, evaluator: str = None) -> Any:
     if dataset_cls is None:
         _build(cfg, f'{split}_dataloader.dataset.type', DATASETS, dataset_cfg)  # raises
     check_annotation_file(dataset_cfg, f'{split}_dataloader.dataset')
-    from mmpose.datasets import MpiiDataset
-    if (evaluator and issubclass(dataset_cls, MpiiDataset)
-            and not dataset_cfg.get('headbox_file') and _computes_pckh(cfg.get(evaluator))):
+    takes_head_boxes = 'headbox_file' in inspect.signature(dataset_cls).parameters
+    if (evaluator and takes_head_boxes and not dataset_cfg.get('headbox_file')
+            and _computes_pckh(cfg.get(evaluator))):
         raise ConfigError(
             f'{evaluator} computes PCKh, which normalises by head boxes, but '
             f'{split}_dataloader.dataset.headbox_file is not set: point it to MPII\'s '
             'mpii_gt_val.mat')
-    if issubclass(dataset_cls, CheckedMpiiDataset):
+    if getattr(dataset_cls, 'validates_on_build', False):
         return _build(cfg, f'{split}_dataloader.dataset', DATASETS, dataset_cfg)
     return None
 
@@ -186,9 +188,10 @@ def _computes_pckh(evaluator_cfg: Any) -> bool:
 def check_input_size(model: nn.Module, input_size: Sequence[int], where: str = '--shape') -> None:
     """``input_size`` (H, W) passes the model's backbone (``size_divisibility``); a UsageError
     naming ``where`` if not."""
+    from ..models import StackedHourglass
     backbone = getattr(model, 'backbone', None)
-    if not hasattr(backbone, 'check_input_size'):
-        return  # not our backbone
+    if not isinstance(backbone, StackedHourglass):
+        return  # another backbone
     try:
         backbone.check_input_size(int(input_size[0]), int(input_size[1]))
     except ValueError as error:

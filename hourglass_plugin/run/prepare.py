@@ -7,19 +7,20 @@ and before hours of training. :func:`build_runner` then gives the prepared model
 mmengine's ``Runner`` (its constructor takes built objects as well as configs), so nothing is
 built or loaded a second time.
 """
+import contextlib
 import copy
 import inspect
-import os.path as osp
-from typing import Any, Dict, NamedTuple, Optional
+import random
+from typing import Any, Dict, Iterator, NamedTuple, Optional
 
+import numpy as np
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
 from torch import nn
 
-from ..checkpoint_fit import load_checked
-from ..engine import CheckpointFitHook, is_complete_checkpoint
-from ..errors import CheckpointError
+from ..checkpoint import CheckpointFitHook, check_resumable, load_checked
 from .checks import build_model, check_dataset, check_model
 
 #: The dataloaders a phase reads, each with the evaluator that scores it.
@@ -49,17 +50,19 @@ def prepare_run(cfg: Config, phase: str = 'model', checkpoint: Optional[str] = N
             and checkpoint only: export, inference, a benchmark).
         checkpoint: the weights to load; default ``cfg.load_from`` unless ``cfg.resume``
             (a checkpoint to resume from is loaded by the Runner, with the optimizer's state,
-            and checked then by :class:`~hourglass_plugin.engine.CheckpointFitHook`). It must
-            fit the model exactly. ``cfg.load_from`` is then set to None: the Runner must not
-            load it again.
+            and checked then by :class:`~hourglass_plugin.checkpoint.CheckpointFitHook`). It must
+            fit the model exactly; :func:`build_runner` then keeps the Runner from loading it
+            again.
+
+    ``cfg`` is not changed, and the global random state is as it was: the model is built
+    under the config's seed (the initial weights a Runner of ``cfg`` would make), in a state
+    of its own.
     """
     if phase not in PHASES:
         raise ValueError(f'phase={phase!r}; choose one of {sorted(PHASES)}')
     init_default_scope(cfg.get('default_scope', 'mmengine'))
-    randomness = dict(cfg.get('randomness') or {})
-    if randomness.get('seed') is not None:  # the initial weights a Runner of cfg would make
-        set_random_seed(**randomness)
-    model = build_model(cfg)
+    with _seeded(dict(cfg.get('randomness') or {})):
+        model = build_model(cfg)
     check_model(model, cfg)
     resuming = bool(cfg.get('resume') and cfg.get('load_from'))
     filename = checkpoint or (None if resuming else cfg.get('load_from'))
@@ -68,9 +71,8 @@ def prepare_run(cfg: Config, phase: str = 'model', checkpoint: Optional[str] = N
         if phase == 'train':
             model.init_weights()  # the Runner's initialisation then leaves the weights alone
         loaded = load_checked(model, filename)
-        cfg.load_from = None
     elif resuming:
-        _check_resumable(cfg.load_from)
+        check_resumable(cfg.load_from)
     datasets = {}
     for split, evaluator in PHASES[phase]:
         loader = cfg.get(f'{split}_dataloader')
@@ -87,6 +89,8 @@ def build_runner(cfg: Config, prepared: Prepared) -> Runner:
     every argument of mmengine's ``Runner`` is read from the config key of its name, as
     ``from_cfg`` reads them."""
     cfg = copy.deepcopy(cfg)  # as from_cfg: the Runner may change what it is given
+    if prepared.checkpoint is not None:
+        cfg.load_from = None  # loaded into the prepared model already
     arguments = {name: cfg[name] for name in inspect.signature(Runner).parameters
                  if name != 'cfg' and name in cfg}
     arguments['model'] = prepared.model
@@ -98,11 +102,18 @@ def build_runner(cfg: Config, prepared: Prepared) -> Runner:
     return runner
 
 
-def _check_resumable(filename: str) -> None:
-    """The checkpoint to resume from exists and is whole (its zip directory is read, nothing
-    is unpickled)."""
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} to resume from does not exist')
-    if not is_complete_checkpoint(filename):
-        raise CheckpointError(f'checkpoint {filename} is truncated (its zip directory is '
-                              'missing): resume from an earlier one')
+@contextlib.contextmanager
+def _seeded(randomness: dict) -> Iterator[None]:
+    """Python's, NumPy's and torch's random state seeded by ``randomness`` (the config's, as
+    mmengine's Runner seeds them) inside the block, and put back as they were after it."""
+    if randomness.get('seed') is None:
+        yield
+        return
+    states = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    try:
+        set_random_seed(**randomness)
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.random.set_rng_state(states[2])

@@ -116,7 +116,8 @@ def benchmark_model(model: nn.Module,
                     input_size: Tuple[int, int],
                     batch_size: int = 1,
                     repeats: int = 20,
-                    warmup: int = 5) -> BenchmarkResult:
+                    warmup: int = 5,
+                    counted: Optional[nn.Module] = None) -> BenchmarkResult:
     """Measure ``model`` (an mmpose/mmdet model with a ``backbone``) on its own device.
 
     Args:
@@ -126,17 +127,20 @@ def benchmark_model(model: nn.Module,
         repeats: timed forwards; latencies are per forward (per batch).
         warmup: untimed forwards before, so that lazy initialisation and allocator growth are
             not timed.
+        counted: the PyTorch model whose parameters and backbone GMACs are reported; default
+            ``model`` (an estimator whose network is an exported graph has none of its own).
 
     Returns:
         The measurements; see :class:`BenchmarkResult` and the module docstring.
     """
     check_run_counts(batch_size, repeats, warmup)
-    if not hasattr(model, 'backbone'):
-        raise ValueError(f'{type(model).__name__} has no backbone to count GMACs on')
+    counted = model if counted is None else counted
+    if not hasattr(counted, 'backbone'):
+        raise ValueError(f'{type(counted).__name__} has no backbone to count GMACs on')
     height, width = input_size
     model.eval()
-    device = next(model.parameters()).device
-    params = sum(p.numel() for p in model.parameters())
+    device = next(model.parameters(), torch.empty(0)).device  # an engine's: the CPU
+    params = sum(p.numel() for p in counted.parameters())
 
     inputs = torch.randn(batch_size, 3, height, width, device=device)  # (B, 3, H, W)
     if device.type == 'cuda':
@@ -165,7 +169,7 @@ def benchmark_model(model: nn.Module,
 
     # after the timed runs: FlopAnalyzer's traced forwards would otherwise set the process's
     # peak RSS before the runs and hide their memory
-    gmacs = count_gmacs(model.backbone, height, width)
+    gmacs = count_gmacs(counted.backbone, height, width)
     latencies_ms = np.array(latencies_s) * 1e3
     head = getattr(model, 'head', None)  # mmpose
     if head is None:
@@ -175,8 +179,8 @@ def benchmark_model(model: nn.Module,
         names.append(type(head).__name__)
     return BenchmarkResult(
         model=' / '.join(names),
-        # an engine put in place by hourglass_plugin.deploy.run_with_engine says which it is
-        backend=getattr(getattr(model, 'extract_feat', None), 'backend', 'pytorch'),
+        # an exported graph in the place of the network (ExportedGraph) says which engine
+        backend=getattr(model.backbone, 'backend', 'pytorch'),
         device=str(device),
         device_name=device_name(device),
         torch_threads=torch.get_num_threads(),

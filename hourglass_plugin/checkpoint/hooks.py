@@ -1,22 +1,30 @@
-"""mmengine's CheckpointHook, reordered so that a kill at any moment leaves a checkpoint to resume.
+"""The hooks configs name for checkpoints: crash-safe saving and a fit check on resuming.
+
+``CrashSafeCheckpointHook`` is mmengine's CheckpointHook, reordered so that a kill at any
+moment leaves a checkpoint to resume.
 
 mmengine 0.10.7's ``CheckpointHook._save_checkpoint_with_step`` (1) removes the oldest kept
 checkpoint, (2) writes the new one, (3) writes ``last_checkpoint`` with a plain ``open``. With
 ``max_keep_ckpts=1`` a kill between (1) and the end of (2) leaves no checkpoint at all, and a kill
 during (3) leaves ``last_checkpoint`` empty. Here the new checkpoint is written first (atomically,
-through :mod:`.atomic_files`' ``'atomic_local'`` backend), then ``last_checkpoint`` (atomically),
+through :mod:`.atomic`'s ``'atomic_local'`` backend), then ``last_checkpoint`` (atomically),
 and only then is the oldest removed.
 
 The plugin's configs name it (``default_hooks.checkpoint.type``), so mmpose's and mmdet's own
-``tools/train.py`` get the same crash safety as ``tools/train.py`` here.
+``tools/train.py`` get the same crash safety as ``tools/train.py`` here. It overrides
+``_save_checkpoint_with_step``, a private method, as mmengine 0.10.7 writes it: ``setup.cfg``
+accepts that mmengine only, and the crash tests run against it.
 """
 import os.path as osp
 from collections import deque
+from typing import Any, Dict
 
 from mmengine.dist import is_main_process
-from mmengine.hooks import CheckpointHook
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.model import is_model_wrapper
 
-from .atomic_files import BACKEND_NAME, atomic_write
+from .atomic import BACKEND_NAME, atomic_write
+from .fit import REVISE_KEYS, check_fit, state_dict_of
 
 
 class CrashSafeCheckpointHook(CheckpointHook):
@@ -66,3 +74,17 @@ class CrashSafeCheckpointHook(CheckpointHook):
                 self.file_backend.remove(path)
             elif self.file_backend.isdir(path):  # deepspeed writes directories
                 self.file_backend.rmtree(path)
+
+
+class CheckpointFitHook(Hook):
+    """Refuses, in one line, the checkpoint ``filename`` when the Runner loads it (to resume)
+    and its weights do not fit the model (missing, unexpected or mis-shaped keys), before they
+    go in (:func:`.fit.check_fit`)."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def after_load_checkpoint(self, runner, checkpoint: Dict[str, Any]) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_fit(model, state_dict_of(checkpoint, self.filename, REVISE_KEYS),
+                  f'checkpoint {self.filename}')

@@ -1,7 +1,21 @@
-"""Pictures side by side: a grid of predicted skeletons to look at in one image."""
+"""Pictures the tools write: an image file written whole (through
+:func:`~hourglass_plugin.checkpoint.atomic_write`), and a grid of pictures to look at in one."""
+import os.path as osp
 from typing import Sequence
 
 import numpy as np
+
+from .checkpoint import atomic_write
+
+
+def write_image(path: str, image: np.ndarray) -> None:
+    """Write ``image`` (H, W, 3) BGR uint8 to ``path`` in the format its extension names,
+    whole or not at all."""
+    import cv2
+    ok, encoded = cv2.imencode(osp.splitext(path)[1] or '.png', image)
+    if not ok:
+        raise ValueError(f'{path}: OpenCV cannot write an image of this extension')
+    atomic_write(path, encoded.tobytes())
 
 
 def tile_images(paths: Sequence[str], out_file: str, columns: int = 4, height: int = 240) -> None:
@@ -26,4 +40,4 @@ def tile_images(paths: Sequence[str], out_file: str, columns: int = 4, height: i
         top, left = index // columns * height, index % columns * width
         left += (width - image.shape[1]) // 2
         grid[top:top + height, left:left + image.shape[1]] = image
-    cv2.imwrite(out_file, grid)
+    write_image(out_file, grid)

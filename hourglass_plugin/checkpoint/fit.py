@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
-from .conversion.rename import Rule, rename
-from .errors import CheckpointError
+from ..errors import CheckpointError
+from .rename import Rule, rename
 
 #: mmengine's ``Runner.load_checkpoint`` default: a DDP wrapper's prefix goes
 REVISE_KEYS: Sequence[Rule] = ((r'^module\.', ''), )
@@ -69,7 +69,7 @@ def load_checked(model: nn.Module, filename: str,
                  revise_keys: Sequence[Rule] = REVISE_KEYS) -> dict:
     """Load ``filename`` into ``model`` if its weights fit exactly (:func:`check_fit`), as
     mmengine's ``Runner.load_checkpoint`` reads it (truncated and unsafe files are refused by
-    :mod:`hourglass_plugin.safe_loading`); return the loaded checkpoint (``meta`` and all)."""
+    :mod:`.safe_loading`); return the loaded checkpoint (``meta`` and all)."""
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu', logger='silent')
     state_dict = state_dict_of(checkpoint, filename, revise_keys)
     check_fit(model, state_dict, f'checkpoint {filename}')

@@ -5,7 +5,7 @@ trusting it. It can be wrong after a kill: ``CheckpointHook`` writes it with a p
 (empty if killed during that write), and with ``max_keep_ckpts=1`` it removes the checkpoint the
 file names *before* writing the next one, so a kill in between leaves a pointer to nothing (then
 mmengine stops with "checkpoint ... can not be found"). A checkpoint file itself may be truncated
-if it was written without :mod:`.atomic_files` (e.g. by another tool). So the pointer is checked,
+if it was written without :mod:`.atomic` (e.g. by another tool). So the pointer is checked,
 and if it does not name a complete checkpoint the newest complete one in the directory is taken.
 """
 import glob
@@ -15,7 +15,8 @@ from typing import List, Optional
 
 from mmengine.logging import print_log
 
-from .atomic_files import remove_orphaned_temporaries
+from ..errors import CheckpointError
+from .atomic import remove_orphaned_temporaries
 
 POINTER = 'last_checkpoint'
 _ZIP_MAGIC = b'PK\x03\x04'
@@ -84,3 +85,13 @@ def find_resumable_checkpoint(work_dir: str, clean_up: bool = True) -> Optional[
                       logger='current', level=30)
             return path
     return None
+
+
+def check_resumable(filename: str) -> None:
+    """The checkpoint to resume from exists and is whole (its zip directory is read, nothing
+    is unpickled); else one error naming it."""
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} to resume from does not exist')
+    if not is_complete_checkpoint(filename):
+        raise CheckpointError(f'checkpoint {filename} is truncated (its zip directory is '
+                              'missing): resume from an earlier one')
