@@ -9,7 +9,7 @@ setup:
 
 # The main job.
 demo: setup
-	$(PY) tools/demo.py
+	$(PY) -m tools.demo
 
 # flake8 and isort through pre-commit (.pre-commit-config.yaml, configured in setup.cfg).
 lint: setup

@@ -1,4 +1,4 @@
-"""The side-by-side comparisons of ``tools/benchmark.py``, each contenders run in one process.
+"""The side-by-side comparisons of ``python -m tools.benchmark``, contenders in one process.
 
 * ``pose_train``: Newell hg8 training step (forward, MSE on every stack, backward, RMSprop): the
   plain eager network fed channels-last input (reference) vs our ``StackedHourglass`` in fp32

@@ -1,6 +1,6 @@
 """What ``make demo`` needs besides the plugin: synthetic people rendered in MPII's layout
-(``tools/make_synthetic_mpii.py``, ``docs/synthetic_data.md``) and the pictures it writes (every
-stack's heatmaps, the loss curves, a metric against the training time, grids of skeletons).
+(``python -m tools.make_synthetic_mpii``, ``docs/synthetic_data.md``) and the pictures it writes
+(every stack's heatmaps, the loss curves, a metric against the training time).
 The repository's, beside ``tools/``: not part of the installed package."""
 import os.path as osp
 

@@ -1,5 +1,5 @@
 """The demo's data: the synthetic people rendered (or a dataset of the user's own used as it is),
-or Leeds Sports Pose converted from its release (``tools/demo.py``)."""
+or Leeds Sports Pose converted from its release (``python -m tools.demo``)."""
 import argparse
 import os.path as osp
 import subprocess
@@ -50,8 +50,8 @@ def make_data(args: argparse.Namespace) -> None:
                                                     'mpii_gt_val.mat')] if not osp.isfile(path)]
         if missing:
             raise FileNotFoundError(
-                f'{args.data_root} holds a dataset that tools/demo.py did not render, but not '
-                f'all of it: missing {", ".join(missing)}')
+                f'{args.data_root} holds a dataset that the demo did not render, but not all of '
+                f'it: missing {", ".join(missing)}')
         print(f'{args.data_root} holds a dataset of your own (no {META_FILE}): used as it is')
         return
     if is_complete(args.data_root, args.num_train, args.num_val, args.seed):

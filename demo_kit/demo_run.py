@@ -1,5 +1,5 @@
 """The demo's run: the options every split and the seed get, whether a work dir holds this very
-run (then it resumes) and which checkpoint is tested (``tools/demo.py``)."""
+run (then it resumes) and which checkpoint is tested (``python -m tools.demo``)."""
 import argparse
 import glob
 import json

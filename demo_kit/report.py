@@ -1,5 +1,5 @@
 """What the demo prints and draws besides mmpose's own pictures: the PCK tables and every
-stack's heatmaps (``tools/demo.py``)."""
+stack's heatmaps (``python -m tools.demo``)."""
 import os.path as osp
 
 from .stack_heatmaps import draw_stack_heatmaps

@@ -17,7 +17,7 @@ import hourglass_plugin  # noqa: F401  registrations and safe loading, as in eve
 from helpers import runs
 from helpers.background import Background, kill_child_processes
 from helpers.models import save_sample_head_boxes, save_tiny_checkpoint
-from helpers.paths import REPO, TOOLS
+from helpers.paths import REPO
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def run_tool_here(capsys, monkeypatch):
         code = 0
         hubs = set(MessageHub._instance_dict)
         try:
-            runpy.run_path(osp.join(TOOLS, tool), run_name='__main__')
+            runpy.run_module('tools.' + tool[:-len('.py')].replace('/', '.'), run_name='__main__')
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
         finally:  # a later Runner started in the same second would share the run's MessageHub
@@ -144,8 +144,8 @@ def _made_in_background(name: str, doc: str):
 
 demo_run = _made_in_background('demo_run', 'The shared trained and exported demo network '
                                '(helpers.runs.make_demo_run).')
-demo_flow = _made_in_background('demo_flow', 'tools/demo.py on a small synthetic set.')
-lsp_demo = _made_in_background('lsp_demo', 'tools/demo.py --dataset lsp, briefly.')
-benchmark_tool_run = _made_in_background('benchmark_tool_run', 'tools/benchmark.py --tiny.')
+demo_flow = _made_in_background('demo_flow', 'python -m tools.demo on a small synthetic set.')
+lsp_demo = _made_in_background('lsp_demo', 'python -m tools.demo --dataset lsp, briefly.')
+benchmark_tool_run = _made_in_background('benchmark_tool_run', 'python -m tools.benchmark --tiny.')
 overfit_run = _made_in_background('overfit_run', 'The OVERFIT config trained by tools/train.py: '
                                   'its final validation metrics.')

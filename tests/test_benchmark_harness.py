@@ -1,4 +1,4 @@
-"""tools/benchmark.py and its measurements (values, not speed: speed is what it reports)."""
+"""python -m tools.benchmark and its measurements (values, not speed: speed is what it reports)."""
 import json
 import mmap
 from pathlib import Path
@@ -126,7 +126,7 @@ def test_max_abs_diff_rel():
 
 @pytest.mark.slow
 def test_benchmark_tool_tiny_run(benchmark_tool_run):
-    """tools/benchmark.py --tiny, one round (helpers.runs.benchmark_tool_run, one thread)."""
+    """python -m tools.benchmark --tiny, one round (helpers.runs.benchmark_tool_run, one thread)."""
     result = benchmark_tool_run
     out = Path(result.directory) / 'perf.json'
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,20 +1,21 @@
 """The main job's whole flow on a small synthetic set: data, training, test table, pictures."""
 import glob
 import json
+import os
 import os.path as osp
 from pathlib import Path
 
 import cv2
 import pytest
 
-from helpers.paths import REPO, SHARED_DATA
-from helpers.processes import load_tool
+from helpers.paths import REPO, SHARED_DATA, TOOLS
+from helpers.processes import load_tool, run_python
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
 
 def test_demo_flow_writes_table_and_pictures(demo_flow):
-    """tools/demo.py on 32 + 16 rendered people, 4 iterations (helpers.runs.demo_flow)."""
+    """python -m tools.demo on 32 + 16 rendered people, 4 iterations (helpers.runs.demo_flow)."""
     result = demo_flow
     work_dir = Path(result.directory) / 'demo'
     assert result.returncode == 0, result.stderr[-3000:]
@@ -23,6 +24,13 @@ def test_demo_flow_writes_table_and_pictures(demo_flow):
     out = result.stdout
     # the training is seeded with --seed (mmengine's environment log says so)
     assert '\n    seed: 0\n' in out
+    # the precision chosen for this CPU, said in one line, and used
+    from hourglass_plugin.engine import cpu_has_native_bf16
+    if cpu_has_native_bf16():
+        assert 'precision: bf16 (this CPU computes bf16 natively' in out
+        assert 'BF16OptimWrapper: forward in bf16' in out
+    else:
+        assert 'precision: fp32 (this CPU has no native bf16' in out
     for row in ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'):
         assert f'\n{row} ' in out, row
     summary = json.load(open(work_dir / 'demo_summary.json'))
@@ -123,3 +131,15 @@ def test_lsp_demo_on_real_photos(lsp_demo):
     assert curve is not None and curve.std() > 0
     picture = cv2.imread(glob.glob(str(work_dir / 'heatmaps_*.png'))[0])
     assert picture.shape[1] == 15 * 96  # the crop + 14 joints
+
+
+@pytest.mark.parametrize('tool', ['demo', 'make_synthetic_mpii', 'benchmark'])
+def test_repository_tools_run_as_modules_and_say_so_when_run_as_scripts(tool):
+    """The tools that import the repository's demo_kit/ or benchmarks/ run from its root as
+    modules (python -m tools.<name>); run as a script, each says so in one line."""
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    result = run_python(osp.join(TOOLS, f'{tool}.py'), '--help', env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f'error: run it from the repository root: python -m tools.{tool}')
+    assert run_python('-m', f'tools.{tool}', '--help', env=env).returncode == 0

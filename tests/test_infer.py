@@ -39,6 +39,7 @@ def test_whole_image_skeleton_is_drawn(tiny_checkpoint, tmp_path, run_infer):
     out = str(tmp_path / 'pose.png')  # lossless: unchanged pixels stay equal to the input's
     result = run_infer(TINY, tiny_checkpoint, IMAGE, '--out', out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "no --bbox: each whole image is the person's box" in result.stdout
     drawn = re.search(r'(\d+)/16 keypoints scored >= 0 drawn', result.stdout)
     assert drawn and int(drawn.group(1)) >= 8, result.stdout  # random weights: most score > 0
     assert len(changed_pixels(out)) > 200  # keypoint discs and the links between them
@@ -51,6 +52,7 @@ def test_box_crop_puts_the_skeleton_in_the_box(tiny_checkpoint, tmp_path, run_in
     result = run_infer(TINY, tiny_checkpoint, IMAGE, '--bbox', *map(str, (x1, y1, x2, y2)), '--out',
                        out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
+    assert 'no --bbox' not in result.stdout
     pixels = changed_pixels(out)
     assert len(pixels) > 200
     # the model sees the box made square (the 1:1 input) and padded by 1.25

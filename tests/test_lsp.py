@@ -199,6 +199,39 @@ def test_dumped_predictions_give_the_printed_pck(converted, tmp_path, run_tool_h
 
 
 @pytest.mark.slow
+@needs_lsp
+def test_views_tool_tabulates_every_view(converted, tmp_path, run_tool_here):
+    """tools/test_views.py: the upright row is tools/test.py's own result on the same photos,
+    every standard view has its row, and the rotated mean is the mean of the rotated rows."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    checkpoint = tmp_path / 'random.pth'
+    torch.save({'state_dict': MODELS.build(Config.fromfile(LSP_CONFIG).model).state_dict()},
+               checkpoint)
+    options = ['--cfg-options', f'test_dataloader.dataset.data_root={converted}/',
+               'test_dataloader.dataset.indices=12']
+    test = run_tool_here('test.py', LSP_CONFIG, str(checkpoint), '--work-dir',
+                         str(tmp_path / 'test'), *options)
+    assert test.returncode == 0, test.stderr[-3000:]
+    views = run_tool_here('test_views.py', LSP_CONFIG, str(checkpoint), '--work-dir',
+                          str(tmp_path / 'views'), *options)
+    assert views.returncode == 0, views.stderr[-3000:]
+    written = json.load(open(tmp_path / 'views' / 'views.json'))['views']
+    assert list(written) == ['upright', 'rotated +45', 'rotated -45', 'rotated +90',
+                             'rotated -90', 'rotated 180', 'box x0.7', 'box x1.4']
+    import re
+    printed = float(re.search(r'^pck/PCK@0\.2\s+\|\s+([\d.]+)$', test.stdout, re.M).group(1))
+    assert written['upright']['pck/PCK@0.2'] == pytest.approx(printed, abs=1e-3)
+    table = open(tmp_path / 'views' / 'views.md').read()
+    rotated = [v['pck/PCK@0.2'] for k, v in written.items() if k.startswith('rotated')]
+    mean_row = [line for line in table.splitlines() if line.startswith('| mean of the 5 rotated')]
+    assert float(mean_row[0].split('|')[2]) == pytest.approx(sum(rotated) / 5, abs=0.006)
+
+
+@pytest.mark.slow
 def test_out_needs_a_pickle_name(tmp_path, run_tool_here):
     result = run_tool_here('test.py', LSP_CONFIG, 'x.pth', '--out', str(tmp_path / 'preds.json'))
     assert result.returncode == 2

@@ -221,7 +221,7 @@ def test_invalid_arguments_name_the_argument(tmp_path, kwargs, name):
 
 
 def _tool():
-    """tools/make_synthetic_mpii.py as a module (tools/ is not a package)."""
+    """python -m tools.make_synthetic_mpii."""
     return load_tool('make_synthetic_mpii')
 
 

@@ -1,7 +1,7 @@
 """Activation checkpointing (``with_cp``) computes what the plain model computes: outputs,
 gradients, BatchNorm statistics; and our network trains as princeton-vl's plain one does.
 
-Speed is not tested here (``tools/benchmark.py`` measures it, contenders side by side).
+Speed is not tested here (``python -m tools.benchmark`` measures it, contenders side by side).
 """
 import pytest
 import torch

@@ -1,6 +1,6 @@
 """Side-by-side speed and memory of our paths against plain PyTorch and mmdet's HourglassNet.
 
-    python tools/benchmark.py [--scenarios pose_train pose_infer hg104_train engine_settings]
+    python -m tools.benchmark [--scenarios pose_train pose_infer hg104_train engine_settings]
                               [--rounds N] [--out work_dirs/benchmark/perf.json] [--compile]
                               [--tiny] [--device DEVICE] [--no-memory]
                               [--allocator {default,tuned,both}]
@@ -37,10 +37,14 @@ import torch
 import hourglass_plugin  # noqa: F401  registrations
 from hourglass_plugin import allocator, cli
 from hourglass_plugin.errors import UsageError
+from hourglass_plugin.model_benchmark import device_name
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's benchmarks/
-from benchmarks import engine_settings, measure, scenarios  # noqa: E402
-from hourglass_plugin.model_benchmark import device_name  # noqa: E402
+try:  # the repository's benchmarks/, importable from its root
+    from benchmarks import engine_settings, measure, scenarios
+except ModuleNotFoundError as error:
+    if error.name != 'benchmarks':
+        raise
+    sys.exit('error: run it from the repository root: python -m tools.benchmark')
 
 SCENARIOS = ('pose_train', 'pose_infer', 'hg104_train', 'engine_settings')
 #: environment variables that change what is measured (threads, glibc's allocator, torch's
@@ -110,7 +114,7 @@ def run_each_allocator(args: argparse.Namespace) -> None:
             "glibc's defaults"
         print(f'\n##### allocator: {setting} ({shown})', flush=True)
         env = {k: v for k, v in os.environ.items() if k != allocator.SWITCH}
-        subprocess.run([sys.executable, __file__] + argv, check=True, env=env)
+        subprocess.run([sys.executable, '-m', 'tools.benchmark'] + argv, check=True, env=env)
         if out:
             with open(out) as f:
                 runs[setting] = json.load(f)
@@ -133,7 +137,7 @@ def main(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     info = dict(date=datetime.datetime.now().isoformat(timespec='seconds'),
                 allocator=allocator.current(),
-                command=' '.join(['python', 'tools/benchmark.py'] + sys.argv[1:]),
+                command=' '.join(['python', '-m', 'tools.benchmark'] + sys.argv[1:]),
                 device=str(device), device_name=device_name(device),
                 torch_threads=torch.get_num_threads(), torch_version=torch.__version__,
                 python=platform.python_version(), load_average_start=load_average(),

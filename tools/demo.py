@@ -1,9 +1,11 @@
-"""The main job (``make demo``): train and test a stacked hourglass on the embedded synthetic MPII,
-or (``--dataset lsp --data-root LSP_RELEASE``) on the real photos of Leeds Sports Pose.
+"""The main job (``make demo``; ``python -m tools.demo`` from the repository root): train and test
+a stacked hourglass on the embedded synthetic MPII, or (``--dataset lsp --data-root LSP_RELEASE``)
+on the real photos of Leeds Sports Pose.
 
 1. renders the synthetic people in MPII's format into ``data/synthetic_mpii`` if missing
-   (tools/make_synthetic_mpii.py; deterministic by seed); for LSP, converts its release into
-   mmpose's COCO-style files in ``data/lsp`` (tools/dataset_converters/lsp2coco.py) if missing,
+   (``python -m tools.make_synthetic_mpii``; deterministic by seed); for LSP, converts its release
+   into mmpose's COCO-style files in ``data/lsp`` (tools/dataset_converters/lsp2coco.py) if
+   missing,
 2. trains the demo config through ``tools/train.py`` (mmengine Runner; re-running after a crash
    resumes from the last checkpoint), in bf16 (``--amp``) where the CPU computes bf16 natively
    and in fp32 elsewhere (``--precision``),
@@ -11,7 +13,7 @@ or (``--dataset lsp --data-root LSP_RELEASE``) on the real photos of Leeds Sport
    ``TorsoPCKAccuracy``, PCK@0.2 and @0.1 of the torso),
 4. writes pictures into the work dir: predicted skeletons over the test images (mmpose's
    visualizer) and a grid of them, per-joint heatmaps of each stack for a few images, the loss
-   curve of every stack, and (LSP) the test PCK against the training time.
+   curve of every stack, and (LSP) the validation PCK against the training time.
 """
 import argparse
 import glob
@@ -25,14 +27,19 @@ import time
 from hourglass_plugin import cli
 from hourglass_plugin.visualization import tile_images
 
+try:  # the repository's demo_kit/, importable from its root
+    from demo_kit import (DEMO_CONFIG, NUM_TRAIN, NUM_VAL, latest_metric_curve, plot_loss_curves,
+                          plot_metric_curve)
+    from demo_kit.demo_data import make_data, make_lsp_data
+    from demo_kit.demo_run import (best_checkpoint, options_dict, prepare_work_dir, run_fingerprint,
+                                   run_options, trained_to_the_end)
+    from demo_kit.report import draw_heatmaps, print_lsp_table, print_pckh_table
+except ModuleNotFoundError as error:
+    if error.name != 'demo_kit':
+        raise
+    sys.exit('error: run it from the repository root: python -m tools.demo')
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)  # the repository's demo_kit/
-from demo_kit import (DEMO_CONFIG, NUM_TRAIN, NUM_VAL, latest_metric_curve,  # noqa: E402
-                      plot_loss_curves, plot_metric_curve)
-from demo_kit.demo_data import make_data, make_lsp_data  # noqa: E402
-from demo_kit.demo_run import (best_checkpoint, options_dict, prepare_work_dir,  # noqa: E402
-                               run_fingerprint, run_options, trained_to_the_end)
-from demo_kit.report import draw_heatmaps, print_lsp_table, print_pckh_table  # noqa: E402
 
 LSP_CONFIG = osp.join(REPO, 'configs', 'stacked_hourglass',
                       'td-hm_stacked-hourglass-hg2-f128_1xb16-6500it_lsp-128x128.py')
@@ -166,8 +173,8 @@ def main(args: argparse.Namespace) -> None:
         pck_curve = osp.join(args.work_dir, 'pck_curve.png')
         points = latest_metric_curve(args.work_dir, 'pck/PCK@0.2')
         if points:
-            plot_metric_curve(points, pck_curve, 'PCK@0.2 (LSP test)',
-                              'LSP test PCK@0.2 while training')
+            plot_metric_curve(points, pck_curve, 'PCK@0.2 (LSP validation split)',
+                              'PCK@0.2 on the held-out training photos while training')
         print('\nPCK of the torso on the LSP test photos')
         print_lsp_table(metrics)
         print(f'\nPCK@0.2 against the training time: {pck_curve if points else "(no val)"}')

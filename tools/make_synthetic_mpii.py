@@ -1,23 +1,26 @@
 """Render synthetic people in MPII's layout, for mmpose's MpiiDataset.
 
-    python tools/make_synthetic_mpii.py [--out OUT_DIR] [--num-train N] [--num-val M] [--seed S]
+    python -m tools.make_synthetic_mpii [--out OUT_DIR] [--num-train N] [--num-val M] [--seed S]
                                         [--shape H W] [--debug]
 
 Writes OUT_DIR/images/*.jpg, OUT_DIR/annotations/{mpii_train.json, mpii_val.json,
 mpii_gt_val.mat} and OUT_DIR/synthetic_meta.json (see demo_kit/synthetic_mpii.py). The defaults
-are the demo's (``tools/demo.py``).
+are the demo's (``python -m tools.demo``).
 When OUT_DIR already holds complete data of the same arguments it says so and does nothing.
 """
 import argparse
-import os.path as osp
 import sys
 import time
 from typing import Optional, Sequence
 
 from hourglass_plugin import cli
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's demo_kit/
-from demo_kit.synthetic_mpii import NUM_TRAIN, NUM_VAL, is_complete, render_dataset  # noqa: E402
+try:  # the repository's demo_kit/, importable from its root
+    from demo_kit.synthetic_mpii import NUM_TRAIN, NUM_VAL, is_complete, render_dataset
+except ModuleNotFoundError as error:
+    if error.name != 'demo_kit':
+        raise
+    sys.exit('error: run it from the repository root: python -m tools.make_synthetic_mpii')
 
 
 def _int_at_least(minimum: int):

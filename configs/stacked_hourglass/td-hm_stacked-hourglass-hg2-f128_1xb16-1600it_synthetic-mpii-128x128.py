@@ -1,5 +1,5 @@
 # The embedded default (`make demo`): a small stacked hourglass trained on synthetic people in
-# MPII's format (tools/make_synthetic_mpii.py writes them to data/synthetic_mpii), so the whole
+# MPII's format (python -m tools.make_synthetic_mpii writes them to data/synthetic_mpii), so the whole
 # pose pipeline runs offline on a 2-core CPU in minutes. Same layout as the paper (pre-activation
 # residuals, max-pool, predictions re-injected, every stack supervised), sized down: 2 stacks of
 # 128 features, order 3, 128x128 crops -> 32x32 heatmaps. Deliberate differences from the paper's

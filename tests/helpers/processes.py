@@ -1,6 +1,6 @@
 """Running the tools as a user does (a process of their own), reading their refusals, and
 killing a run at a point it names itself."""
-import importlib.util
+import importlib
 import os
 import os.path as osp
 import signal
@@ -17,8 +17,9 @@ from .paths import REPO, TESTS, TOOLS
 def tool_env(threads: int = 1, **extra: str) -> dict:
     """The environment of a child process: ``threads`` OpenMP threads, unbuffered output, and
     tests/ importable (for ``helpers.pause_points`` and ``helpers.record_losses`` in
-    ``custom_imports``)."""
-    path = os.pathsep.join(p for p in (TESTS, os.environ.get('PYTHONPATH')) if p)
+    ``custom_imports``), and the repository's root (for ``python -m tools.<name>`` from any
+    working directory)."""
+    path = os.pathsep.join(p for p in (TESTS, REPO, os.environ.get('PYTHONPATH')) if p)
     return dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1',
                 PYTHONPATH=path, **extra)
 
@@ -30,19 +31,22 @@ def run_python(*args: str, threads: int = 1, cwd: str = REPO, timeout: int = 900
                           env=env or tool_env(threads), timeout=timeout)
 
 
+#: the tools that run as modules from the repository's root (they import demo_kit/, benchmarks/)
+MODULE_TOOLS = ('demo.py', 'make_synthetic_mpii.py', 'benchmark.py')
+
+
 def run_tool(tool: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    """``python tools/<tool> args`` in a new process (keywords as :func:`run_python`)."""
+    """``python tools/<tool> args`` (``python -m tools.<name>`` for :data:`MODULE_TOOLS`) in a
+    new process (keywords as :func:`run_python`)."""
+    if tool in MODULE_TOOLS:
+        return run_python('-m', f'tools.{tool[:-len(".py")]}', *args, **kwargs)
     return run_python(osp.join(TOOLS, tool), *args, **kwargs)
 
 
 def load_tool(name: str):
-    """``tools/<name>.py`` as a module (tools/ is no package), for what it defines; importing
-    it runs nothing (its command line is behind ``__main__``)."""
-    spec = importlib.util.spec_from_file_location(f'{osp.basename(name)}_tool',
-                                                  osp.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``tools.<name>``, for what it defines; importing it runs nothing (its command line is
+    behind ``__main__``)."""
+    return importlib.import_module(f'tools.{name}')
 
 
 def succeeded(result: subprocess.CompletedProcess) -> str:

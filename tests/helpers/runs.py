@@ -72,7 +72,7 @@ def _tool_run(directory: str, tool: str, *args: str, cwd: str = None) -> ToolRun
 
 
 def demo_flow(directory: str) -> ToolRun:
-    """``tools/demo.py`` on 32 + 16 rendered people, 4 iterations, 2 heatmap pictures."""
+    """``python -m tools.demo`` on 32 + 16 rendered people, 4 iterations, 2 heatmap pictures."""
     return _tool_run(directory, 'demo.py', '--work-dir', osp.join(directory, 'demo'),
                      '--data-root', osp.join(directory, 'synthetic'), '--num-train', '32',
                      '--num-val', '16', '--num-heatmap-images', '2', '--cfg-options',
@@ -81,7 +81,7 @@ def demo_flow(directory: str) -> ToolRun:
 
 
 def lsp_demo(directory: str) -> ToolRun:
-    """``tools/demo.py --dataset lsp`` on the release in ../shared/data/lsp (converted into
+    """``python -m tools.demo --dataset lsp`` on the release in ../shared/data/lsp (converted into
     ``data/lsp`` under ``directory``, its working directory), 4 iterations, 16 test photos;
     None where the release is not there."""
     if not osp.isdir(osp.join(SHARED_DATA, 'lsp')):
@@ -95,7 +95,7 @@ def lsp_demo(directory: str) -> ToolRun:
 
 
 def benchmark_tool_run(directory: str) -> ToolRun:
-    """``tools/benchmark.py --tiny``, one round of three scenarios, under both allocators."""
+    """``python -m tools.benchmark --tiny``, one round of three scenarios, under both allocators."""
     return _tool_run(directory, 'benchmark.py', '--tiny', '--rounds', '1', '--scenarios',
                      'pose_train', 'pose_infer', 'hg104_train', '--out',
                      osp.join(directory, 'perf.json'))

@@ -64,12 +64,12 @@ class StackedHourglass(BaseModule):
         channels_last (bool): Run on channels-last (NHWC) activations, with the conv weights
             stored channels-last too (no per-call weight reorder). Same function
             (``tests/test_backbone.py``), faster on CPU, where oneDNN's 1x1 convs are much faster
-            in NHWC (``tools/benchmark.py``, ``docs/benchmarks.md``).
+            in NHWC (``python -m tools.benchmark``, ``docs/benchmarks.md``).
         with_cp (bool | str): Activation checkpointing (OpenMMLab's ``with_cp``): ``True`` or
             ``'block'`` keeps only each residual unit's input for backward, ``'hourglass'`` only
             each hourglass's; the rest is recomputed during backward. Same outputs, gradients
             and BatchNorm statistics as without it; less activation memory for the time of
-            recomputing the forward (``tools/benchmark.py`` measures both).
+            recomputing the forward (``python -m tools.benchmark`` measures both).
         init_cfg (dict | list[dict], optional): mmengine initialisation config.
 
     Shape:
