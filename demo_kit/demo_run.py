@@ -7,6 +7,7 @@ import os
 import os.path as osp
 import time
 
+from hourglass_plugin.checkpoint import atomic_write
 from .synthetic_mpii import META_FILE
 
 
@@ -67,8 +68,7 @@ def prepare_work_dir(work_dir: str, fingerprint: dict) -> bool:
             os.rename(work_dir, moved)
             print(f'{work_dir} held a run of another config or other data: moved to {moved}')
     os.makedirs(work_dir, exist_ok=True)
-    with open(stamp, 'w') as f:
-        json.dump(fingerprint, f, indent=2)
+    atomic_write(stamp, json.dumps(fingerprint, indent=2))
     return resume
 
 

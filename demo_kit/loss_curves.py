@@ -10,6 +10,8 @@ import os.path as osp
 import re
 from typing import Dict, List, Tuple
 
+from hourglass_plugin.visualization import save_figure
+
 _STACK_LOSS = re.compile(r'^loss_stack(\d+)$')
 
 
@@ -57,6 +59,5 @@ def plot_loss_curves(work_dir: str, out_file: str) -> Dict[str, float]:
     ax.grid(True, which='both', alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_file)
-    plt.close(fig)
+    save_figure(fig, out_file)
     return {key: vals[-1] for key, (_, vals) in curves.items()}

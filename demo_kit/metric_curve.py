@@ -11,6 +11,8 @@ import re
 from datetime import datetime
 from typing import List, Tuple
 
+from hourglass_plugin.visualization import save_figure
+
 _STAMP = re.compile(r'^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})')
 _TRAIN = re.compile(r'Iter\(train\) \[\s*(\d+)/')
 _START = 'Checkpoints will be saved to'
@@ -77,5 +79,4 @@ def plot_metric_curve(points: List[Tuple[float, int, float]], out_file: str, met
                         fontsize=7)
     top.set_xlabel('iteration')
     fig.tight_layout()
-    fig.savefig(out_file)
-    plt.close(fig)
+    save_figure(fig, out_file)

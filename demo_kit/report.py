@@ -2,6 +2,7 @@
 stack's heatmaps (``python -m tools.demo``)."""
 import os.path as osp
 
+from hourglass_plugin.visualization import write_image
 from .stack_heatmaps import draw_stack_heatmaps
 
 #: MpiiPCKAccuracy's keys, in the order of the paper's tables
@@ -46,6 +47,6 @@ def draw_heatmaps(model, dataset, out_dir: str, num_images: int) -> list:
         picture = draw_stack_heatmaps(crop, [s[0] for s in stacks], names)
         name = osp.splitext(osp.basename(batch['data_samples'][0].img_path))[0]
         out_file = osp.join(out_dir, f'heatmaps_{name}.png')
-        cv2.imwrite(out_file, picture)
+        write_image(out_file, picture)
         written.append(out_file)
     return written

@@ -17,7 +17,6 @@ GMACs are counted after the timed runs, for the same reason: mmengine's counter 
 """
 import dataclasses
 import json
-import os
 import platform
 import resource
 import time
@@ -230,9 +229,5 @@ def format_table(result: BenchmarkResult) -> str:
 
 def write_json(result: BenchmarkResult, path: str, **extra: Any) -> None:
     """Write the result (plus ``extra`` keys such as config and checkpoint) as JSON to ``path``."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    with open(path, 'w') as file:
-        json.dump(dict(result.to_dict(), **extra), file, indent=2)
-        file.write('\n')
+    from .checkpoint import atomic_write
+    atomic_write(path, json.dumps(dict(result.to_dict(), **extra), indent=2) + '\n')

@@ -1,5 +1,7 @@
-"""Pictures the tools write: an image file written whole (through
-:func:`~hourglass_plugin.checkpoint.atomic_write`), and a grid of pictures to look at in one."""
+"""Pictures the tools write, each written whole (through
+:func:`~hourglass_plugin.checkpoint.atomic_write`): an image, a matplotlib figure, and a grid of
+pictures to look at in one."""
+import io
 import os.path as osp
 from typing import Sequence
 
@@ -16,6 +18,16 @@ def write_image(path: str, image: np.ndarray) -> None:
     if not ok:
         raise ValueError(f'{path}: OpenCV cannot write an image of this extension')
     atomic_write(path, encoded.tobytes())
+
+
+def save_figure(figure, path: str) -> None:
+    """Save the matplotlib ``figure`` to ``path`` in the format its extension names, whole or
+    not at all, and close it."""
+    import matplotlib.pyplot as plt
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=osp.splitext(path)[1][1:] or 'png')
+    plt.close(figure)
+    atomic_write(path, buffer.getvalue())
 
 
 def tile_images(paths: Sequence[str], out_file: str, columns: int = 4, height: int = 240) -> None:

@@ -24,13 +24,9 @@ def test_demo_flow_writes_table_and_pictures(demo_flow):
     out = result.stdout
     # the training is seeded with --seed (mmengine's environment log says so)
     assert '\n    seed: 0\n' in out
-    # the precision chosen for this CPU, said in one line, and used
-    from hourglass_plugin.engine import cpu_has_native_bf16
-    if cpu_has_native_bf16():
-        assert 'precision: bf16 (this CPU computes bf16 natively' in out
-        assert 'BF16OptimWrapper: forward in bf16' in out
-    else:
-        assert 'precision: fp32 (this CPU has no native bf16' in out
+    # the precision, said in one line: fp32 unless asked
+    assert 'precision: fp32 (--precision fp32)' in out
+    assert 'BF16OptimWrapper' not in out
     for row in ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'):
         assert f'\n{row} ' in out, row
     summary = json.load(open(work_dir / 'demo_summary.json'))
@@ -143,3 +139,20 @@ def test_repository_tools_run_as_modules_and_say_so_when_run_as_scripts(tool):
     assert result.stderr.strip().splitlines()[-1] == (
         f'error: run it from the repository root: python -m tools.{tool}')
     assert run_python('-m', f'tools.{tool}', '--help', env=env).returncode == 0
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_demo_precision_auto_follows_the_cpu(native, monkeypatch, capsys):
+    """--precision auto: bf16 where the CPU computes it natively, fp32 elsewhere, said in one
+    line with the reason; fp32 and bf16 as asked."""
+    import hourglass_plugin.engine
+    monkeypatch.setattr(hourglass_plugin.engine, 'cpu_has_native_bf16', lambda: native)
+    monkeypatch.setattr('torch.cuda.is_available', lambda: False)
+    demo = _demo_module()
+    capsys.readouterr()
+    assert demo.training_precision('auto') == ('bf16' if native else 'fp32')
+    said = capsys.readouterr().out.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith(
+        'precision: bf16 (this CPU computes bf16 natively' if native else
+        'precision: fp32 (this CPU has no native bf16')
+    assert demo.training_precision('fp32') == 'fp32'

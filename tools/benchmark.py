@@ -36,6 +36,7 @@ import torch
 
 import hourglass_plugin  # noqa: F401  registrations
 from hourglass_plugin import allocator, cli
+from hourglass_plugin.checkpoint import atomic_write
 from hourglass_plugin.errors import UsageError
 from hourglass_plugin.model_benchmark import device_name
 
@@ -120,9 +121,7 @@ def run_each_allocator(args: argparse.Namespace) -> None:
                 runs[setting] = json.load(f)
             os.remove(out)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(dict(allocators=runs), f, indent=2)
-            f.write('\n')
+        atomic_write(args.out, json.dumps(dict(allocators=runs), indent=2) + '\n')
         print(f'wrote {args.out}')
 
 
@@ -169,11 +168,8 @@ def main(args: argparse.Namespace) -> None:
     info['load_average_end'] = load_average()
     print(f"load average at the end: {info['load_average_end']}")
     if args.out:
-        if osp.dirname(args.out):
-            os.makedirs(osp.dirname(args.out), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(info, conv_peak_gflops=peaks, scenarios=results), f, indent=2)
-            f.write('\n')
+        atomic_write(args.out, json.dumps(dict(info, conv_peak_gflops=peaks, scenarios=results),
+                                          indent=2) + '\n')
         print(f'wrote {args.out}')
 
 

@@ -7,8 +7,8 @@ on the real photos of Leeds Sports Pose.
    into mmpose's COCO-style files in ``data/lsp`` (tools/dataset_converters/lsp2coco.py) if
    missing,
 2. trains the demo config through ``tools/train.py`` (mmengine Runner; re-running after a crash
-   resumes from the last checkpoint), in bf16 (``--amp``) where the CPU computes bf16 natively
-   and in fp32 elsewhere (``--precision``),
+   resumes from the last checkpoint), in fp32, or with ``--precision auto`` in bf16
+   (``tools/train.py --amp``) where the CPU computes bf16 natively,
 3. tests the best checkpoint with mmpose's ``MpiiPCKAccuracy`` and prints the PCKh table (LSP:
    ``TorsoPCKAccuracy``, PCK@0.2 and @0.1 of the torso),
 4. writes pictures into the work dir: predicted skeletons over the test images (mmpose's
@@ -25,6 +25,7 @@ import sys
 import time
 
 from hourglass_plugin import cli
+from hourglass_plugin.checkpoint import atomic_write
 from hourglass_plugin.visualization import tile_images
 
 try:  # the repository's demo_kit/, importable from its root
@@ -62,9 +63,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py, e.g. train_cfg.max_iters=100')
     parser.add_argument('--num-heatmap-images', type=int, default=4)
-    parser.add_argument('--precision', choices=('auto', 'bf16', 'fp32'), default='auto',
-                        help='training precision; auto (default): bf16 autocast where the CPU '
-                        'computes bf16 natively (or on a GPU), else fp32')
+    parser.add_argument('--precision', choices=('fp32', 'auto', 'bf16'), default='fp32',
+                        help='training precision (default fp32, what the results were measured '
+                        'in); auto: bf16 autocast where the CPU computes bf16 natively (or on a '
+                        'GPU), else fp32')
     cli.add_allocator(parser)
     args = parser.parse_args()
     lsp = args.dataset == 'lsp'
@@ -188,8 +190,7 @@ def main(args: argparse.Namespace) -> None:
     print(f'predicted skeletons: {skeletons[-1] if skeletons else "(none)"} (grid: {grid})')
     summary.update(seconds_total=round(elapsed, 1),
                    seconds_data_and_training=round(trained - start, 1), checkpoint=checkpoint)
-    with open(osp.join(args.work_dir, 'demo_summary.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
+    atomic_write(osp.join(args.work_dir, 'demo_summary.json'), json.dumps(summary, indent=2))
     headline = (f"PCK@0.2 = {metrics['PCK@0.2']:.2f}" if lsp else
                 f"PCKh@0.5 = {metrics['PCK']:.2f}")
     print(f'demo finished in {elapsed / 60:.1f} min (data + training {(trained - start) / 60:.1f} '

@@ -77,7 +77,6 @@ def evaluate_engine(cfg, graph: str, dataset, indices: Sequence[int], batch_size
     samples ``indices`` of ``dataset``."""
     from mmengine.dataset import pseudo_collate
     from mmengine.evaluator import Evaluator
-
     from mmpose.registry import MODELS
 
     from .backend_model import engine_model_config

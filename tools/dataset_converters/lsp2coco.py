@@ -22,6 +22,7 @@ import os.path as osp
 import numpy as np
 
 from hourglass_plugin import cli
+from hourglass_plugin.checkpoint import atomic_write
 from hourglass_plugin.errors import DatasetError
 
 NUM_JOINTS = 14
@@ -107,9 +108,7 @@ def convert(src: str, dst: str, margin: float, num_val: int = 100) -> None:
     os.makedirs(osp.join(dst, 'annotations'), exist_ok=True)
     for name, split in splits.items():
         path = osp.join(dst, 'annotations', name)
-        with open(path + '.part', 'w') as f:
-            json.dump(split, f)
-        os.replace(path + '.part', path)  # never a half-written file under the final name
+        atomic_write(path, json.dumps(split))  # never a half-written file under the final name
         print(f'{path}: {len(split["annotations"])} people')
     link = osp.join(dst, 'images')
     if osp.realpath(src) != osp.realpath(dst) and not osp.exists(link):

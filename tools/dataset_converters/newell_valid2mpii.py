@@ -15,6 +15,7 @@ With ``--preds`` (an h5 file with ``preds`` (N, 16, 2) in the same 1-based frame
 authors' ``valid-ours.h5``), also ``DST/annotations/mpii_val_preds.npy``: those predictions
 0-based, as mmpose's models predict them (``MpiiPCKAccuracy`` adds the 1 back).
 """
+import io
 import json
 import os
 import os.path as osp
@@ -22,6 +23,7 @@ import os.path as osp
 import numpy as np
 
 from hourglass_plugin import cli
+from hourglass_plugin.checkpoint import atomic_output, atomic_write
 from hourglass_plugin.errors import DatasetError
 
 SC_BIAS = 0.6  # MPII's head size: 0.6 times the head box's diagonal
@@ -82,15 +84,17 @@ def convert(valid_h5: str, dst: str, preds_h5: str = None) -> None:
     out = osp.join(dst, 'annotations')
     os.makedirs(out, exist_ok=True)
     json_path, mat_path = osp.join(out, 'mpii_val.json'), osp.join(out, 'mpii_gt_val.mat')
-    with open(json_path + '.part', 'w') as f:
-        json.dump(records, f)
-    write_mpii_gt_mat(mat_path + '.part.mat', records, boxes)
-    os.replace(json_path + '.part', json_path)
-    os.replace(mat_path + '.part.mat', mat_path)
+    # the head boxes and the records they belong to, put in place as one
+    with atomic_output(mat_path, json_path) as (mat_part, json_part):
+        write_mpii_gt_mat(mat_part, records, boxes)
+        with open(json_part, 'w') as f:
+            json.dump(records, f)
     print(f'{json_path}, {mat_path}: {len(records)} people')
     if preds is not None:
         preds_path = osp.join(out, 'mpii_val_preds.npy')
-        np.save(preds_path, preds - 1)
+        buffer = io.BytesIO()
+        np.save(buffer, preds - 1)
+        atomic_write(preds_path, buffer.getvalue())
         print(f'{preds_path}: {preds_h5} 0-based')
 
 
