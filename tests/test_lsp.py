@@ -201,7 +201,7 @@ def test_dumped_predictions_give_the_printed_pck(converted, tmp_path, run_tool_h
 @pytest.mark.slow
 @needs_lsp
 def test_views_tool_tabulates_every_view(converted, tmp_path, run_tool_here):
-    """tools/test_views.py: the upright row is tools/test.py's own result on the same photos,
+    """tools/robustness.py: the upright row is tools/test.py's own result on the same photos,
     every standard view has its row, and the rotated mean is the mean of the rotated rows."""
     import torch
     from mmengine.registry import init_default_scope
@@ -216,7 +216,7 @@ def test_views_tool_tabulates_every_view(converted, tmp_path, run_tool_here):
     test = run_tool_here('test.py', LSP_CONFIG, str(checkpoint), '--work-dir',
                          str(tmp_path / 'test'), *options)
     assert test.returncode == 0, test.stderr[-3000:]
-    views = run_tool_here('test_views.py', LSP_CONFIG, str(checkpoint), '--work-dir',
+    views = run_tool_here('robustness.py', LSP_CONFIG, str(checkpoint), '--work-dir',
                           str(tmp_path / 'views'), *options)
     assert views.returncode == 0, views.stderr[-3000:]
     written = json.load(open(tmp_path / 'views' / 'views.json'))['views']

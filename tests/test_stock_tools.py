@@ -112,7 +112,7 @@ def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path, sample_he
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
     result = run(train, RESUME_CFG, '--work-dir', str(work), '--resume', *options)
     assert f'Load checkpoint from {work / "epoch_2.pth"}' in result.stdout + result.stderr
-    final = sorted(n for n in os.listdir(work) if n.endswith('.pth'))
+    final = sorted(n for n in os.listdir(work) if n.endswith('.pth') and not n.startswith('.'))
     assert final == ['epoch_6.pth']  # max_keep_ckpts=1, all epochs trained
     assert 'state_dict' in load_checkpoint_safely(str(work / 'epoch_6.pth'))
 

@@ -24,6 +24,6 @@ model = dict(
         merge='features',
         merge_blocks=1,
         # NCHW: on CPU under the tools' allocator setting the faster training step, and as fast
-        # as channels-last under glibc's defaults (python -m tools.benchmark --scenarios hg104_train,
-        # docs/benchmarks.md)
+        # as channels-last under glibc's defaults (python -m tools.benchmark --scenarios
+        # hg104_train, docs/benchmarks.md)
         conv_bias='auto'))

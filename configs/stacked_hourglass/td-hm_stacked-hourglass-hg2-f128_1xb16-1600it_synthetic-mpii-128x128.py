@@ -1,9 +1,10 @@
 # The embedded default (`make demo`): a small stacked hourglass trained on synthetic people in
-# MPII's format (python -m tools.make_synthetic_mpii writes them to data/synthetic_mpii), so the whole
-# pose pipeline runs offline on a 2-core CPU in minutes. Same layout as the paper (pre-activation
-# residuals, max-pool, predictions re-injected, every stack supervised), sized down: 2 stacks of
-# 128 features, order 3, 128x128 crops -> 32x32 heatmaps. Deliberate differences from the paper's
-# recipe, for a CPU budget of minutes (README, "Results", has what it reaches):
+# MPII's format (python -m tools.make_synthetic_mpii writes them to data/synthetic_mpii), so the
+# whole pose pipeline runs offline on a 2-core CPU in minutes. Same layout as the paper
+# (pre-activation residuals, max-pool, predictions re-injected, every stack supervised), sized
+# down: 2 stacks of 128 features, order 3, 128x128 crops -> 32x32 heatmaps. Deliberate
+# differences from the paper's recipe, for a CPU budget of minutes (README, "Results", has what
+# it reaches):
 # - sigma 2: at 32x32 a 1-px Gaussian learns far slower;
 # - Adam at LR_PEAK (fused: one kernel for all parameters), a step down at 87%, instead of
 #   RMSprop 2.5e-4, which learns far less in 1600 iterations;
