@@ -52,7 +52,9 @@ def run_tool_here(capsys, monkeypatch):
         code = 0
         hubs = set(MessageHub._instance_dict)
         try:
-            runpy.run_module('tools.' + tool[:-len('.py')].replace('/', '.'), run_name='__main__')
+            module = 'tools.' + tool[:-len('.py')].replace('/', '.')
+            sys.modules.pop(module, None)  # run afresh, as its command line runs it
+            runpy.run_module(module, run_name='__main__')
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
         finally:  # a later Runner started in the same second would share the run's MessageHub

@@ -211,8 +211,10 @@ def test_views_tool_tabulates_every_view(converted, tmp_path, run_tool_here):
     checkpoint = tmp_path / 'random.pth'
     torch.save({'state_dict': MODELS.build(Config.fromfile(LSP_CONFIG).model).state_dict()},
                checkpoint)
+    # batches made in this process: a loader worker per view would cost more than the view
     options = ['--cfg-options', f'test_dataloader.dataset.data_root={converted}/',
-               'test_dataloader.dataset.indices=12']
+               'test_dataloader.dataset.indices=12', 'test_dataloader.num_workers=0',
+               'test_dataloader.persistent_workers=False']
     test = run_tool_here('test.py', LSP_CONFIG, str(checkpoint), '--work-dir',
                          str(tmp_path / 'test'), *options)
     assert test.returncode == 0, test.stderr[-3000:]

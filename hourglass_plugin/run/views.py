@@ -3,7 +3,6 @@ box scaled (``hourglass_plugin.datasets.PhotoView``), each view one evaluation o
 test loop. How well a network holds on poses and framings it was not tuned on.
 """
 import copy
-import time
 from typing import Dict, List, Sequence, Tuple
 
 from mmengine.config import Config
@@ -38,19 +37,29 @@ def with_view(cfg: Config, view: dict) -> Config:
 
 def evaluate_views(cfg: Config, checkpoint: str,
                    views: Sequence[Tuple[str, dict]] = STANDARD_VIEWS) -> Dict[str, dict]:
-    """view name -> the test metrics of ``checkpoint`` with every test photo in that view."""
-    from hourglass_plugin.engine import TestProgressBarHook
-    from .prepare import build_runner, prepare_run
+    """view name -> the test metrics of ``checkpoint`` with every test photo in that view.
+
+    The model is prepared once (as every tool prepares it); each view is the config's test
+    dataloader and evaluator run over it, as mmengine's ``TestLoop`` runs them
+    (``model.test_step``, ``Evaluator.process``, ``Evaluator.evaluate``)."""
+    import torch
+    from mmengine.device import get_device
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+
+    from .prepare import prepare_run
+    model = prepare_run(cfg, 'test', checkpoint=checkpoint).model.to(get_device()).eval()
     results = {}
-    stamp = time.strftime('%Y%m%d_%H%M%S')
     for index, (name, view) in enumerate(views):
-        print(f'view {index + 1}/{len(views)}: {name}')
         view_cfg = with_view(cfg, view)
-        # a Runner's MessageHub is its experiment's: one name a view
-        view_cfg.experiment_name = f'views_{stamp}_{index}'
-        runner = build_runner(view_cfg, prepare_run(view_cfg, 'test', checkpoint=checkpoint))
-        runner.register_hook(TestProgressBarHook())
-        results[name] = runner.test()
+        loader = Runner.build_dataloader(view_cfg.test_dataloader)
+        evaluator = Evaluator(copy.deepcopy(view_cfg.test_evaluator))
+        evaluator.dataset_meta = loader.dataset.metainfo
+        with torch.no_grad():
+            for batch in loader:
+                evaluator.process(model.test_step(batch), batch)
+        results[name] = evaluator.evaluate(len(loader.dataset))
+        print(f'view {index + 1}/{len(views)}: {name}: {len(loader.dataset)} photos', flush=True)
     return results
 
 
