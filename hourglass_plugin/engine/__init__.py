@@ -1,12 +1,14 @@
 """What configs name for a run besides checkpoints (:mod:`hourglass_plugin.checkpoint`): the
-bf16 optimizer wrapper, a stop at a non-finite loss and the test progress bar."""
+bf16 optimizer wrapper, a stop at a non-finite loss, the test progress bar and a pipeline switch
+at an iteration."""
 from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 
 from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16, use_amp, use_amp_in_test
 from .finite_loss_hook import StopOnNonFiniteLossHook
+from .pipeline_switch_hook import IterPipelineSwitchHook
 from .progress_bar_hook import TestProgressBarHook
 
-HOOK_TYPES = (StopOnNonFiniteLossHook, TestProgressBarHook)
+HOOK_TYPES = (StopOnNonFiniteLossHook, TestProgressBarHook, IterPipelineSwitchHook)
 
 
 def register() -> None:
@@ -20,6 +22,6 @@ def register() -> None:
 
 
 __all__ = [
-    'BF16OptimWrapper', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'cpu_has_native_bf16',
+    'BF16OptimWrapper', 'IterPipelineSwitchHook', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'cpu_has_native_bf16',
     'register', 'use_amp', 'use_amp_in_test'
 ]
