@@ -56,6 +56,7 @@ import numpy as np
 
 from hourglass_plugin.checkpoint import atomic_write
 from hourglass_plugin.datasets.head_boxes import write_mpii_gt_mat
+from hourglass_plugin.visualization import write_image
 
 #: MPII's joint order (mmpose's ``configs/_base_/datasets/mpii.py``); right = the person's right.
 MPII_JOINT_NAMES = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee',
@@ -618,8 +619,7 @@ def _render_one(
     sample = render_sample(rng, *image_size)
     name = f'{first_id + index:09d}.jpg'
     path = osp.join(out_dir, IMAGE_DIR, name)
-    if not cv2.imwrite(path, sample.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-        raise OSError(f'could not write {path}')
+    write_image(path, sample.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])  # whole or not
     joints = _coords(sample.joints)
     # Key order of mmpose's mpii_train.json.
     record = {'joints_vis': [int(v) for v in sample.visible],

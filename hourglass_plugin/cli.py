@@ -41,7 +41,8 @@ def add_work_dir(parser: argparse.ArgumentParser) -> None:
 
 def add_launcher(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
-                        help='job launcher (pytorch on CPUs joins the group with gloo)')
+                        help='job launcher (pytorch without CUDA needs the config\'s '
+                        'env_cfg.dist_cfg.backend=gloo)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
 
@@ -88,8 +89,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
                 launcher: Optional[str] = None, local_rank: int = 0) -> Config:
     """The config at ``path`` with ``cfg_options`` (``--cfg-options``) merged in, its work dir
     set as mmpose sets it (``work_dir`` > the config's > ./work_dirs/<config name>), and, for a
-    tool that takes ``--launcher``, the launcher."""
-    from .run import set_launcher, set_work_dir
+    tool that takes ``--launcher``, ``cfg.launcher`` (and ``LOCAL_RANK`` where the launcher
+    left it unset), as mmpose's tools set them."""
+    from .run import set_work_dir
     if not os.path.isfile(path):
         raise FileNotFoundError(f'config {path} does not exist')
     cfg = Config.fromfile(path)
@@ -98,7 +100,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
     set_work_dir(cfg, work_dir, path)
     if launcher is not None:
         os.environ.setdefault('LOCAL_RANK', str(local_rank))
-        set_launcher(cfg, launcher)
+        cfg.launcher = launcher
     return cfg
 
 

@@ -10,11 +10,12 @@ import numpy as np
 from .checkpoint import atomic_write
 
 
-def write_image(path: str, image: np.ndarray) -> None:
-    """Write ``image`` (H, W, 3) BGR uint8 to ``path`` in the format its extension names,
-    whole or not at all."""
+def write_image(path: str, image: np.ndarray, params: Sequence[int] = ()) -> None:
+    """Write ``image`` (H, W, 3) BGR uint8 to ``path`` in the format its extension names
+    (OpenCV's encoder ``params``, e.g. ``[cv2.IMWRITE_JPEG_QUALITY, 90]``), whole or not at
+    all."""
     import cv2
-    ok, encoded = cv2.imencode(osp.splitext(path)[1] or '.png', image)
+    ok, encoded = cv2.imencode(osp.splitext(path)[1] or '.png', image, list(params))
     if not ok:
         raise ValueError(f'{path}: OpenCV cannot write an image of this extension')
     atomic_write(path, encoded.tobytes())

@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import save_checkpoint
 
 from helpers.models import pausing_config, tiny_cfg
-from helpers.paths import REPO, RESUME_CFG, TINY
+from helpers.paths import REPO, RESUME_CFG, TINY, checkpoint_files
 from helpers.processes import kill_when_paused, tool_env
 from hourglass_plugin.checkpoint import (atomic_output, find_resumable_checkpoint,
                                          is_complete_checkpoint, load_checkpoint_safely,
@@ -273,11 +273,6 @@ def _final_scalars(work_dir):
     return losses, pck
 
 
-def _checkpoints(work_dir):
-    """The checkpoint files of ``work_dir`` (temporaries are hidden: ``.<name>.<pid>.tmp.pth``)."""
-    return sorted(n for n in os.listdir(work_dir) if n.endswith('.pth') and not n.startswith('.'))
-
-
 def _all_checkpoints_complete(work_dir):
     for path in glob.glob(osp.join(work_dir, '*.pth')):
         load_checkpoint_safely(path)  # raises on a truncated file
@@ -305,7 +300,7 @@ def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path, sample_h
     kill_when_paused(train(work, *options, config=pausing),
                      tool_env(PAUSE_BEFORE_REPLACE='epoch_3.pth'), tmp_path / 'leg1.log')
     assert _temporaries(work) and not (work / 'epoch_3.pth').exists()
-    assert _checkpoints(work) == ['epoch_2.pth']
+    assert checkpoint_files(work) == ['epoch_2.pth']
     _all_checkpoints_complete(work)
 
     log = kill_when_paused(train(work, '--resume', *options, config=pausing),
@@ -314,7 +309,7 @@ def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path, sample_h
     assert not _temporaries(work)  # leg 1's leftover was removed
     pointer = (work / 'last_checkpoint').read_text()
     assert pointer == str(work / 'epoch_4.pth')  # epoch_5.pth is not named yet
-    checkpoints = _checkpoints(work)
+    checkpoints = checkpoint_files(work)
     assert checkpoints == ['epoch_4.pth', 'epoch_5.pth']
     _all_checkpoints_complete(work)
 
@@ -328,7 +323,7 @@ def test_killed_three_times_then_resumed_equals_uninterrupted(tmp_path, sample_h
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f'Load checkpoint from {work / "epoch_5.pth"}' in result.stdout
-    assert _checkpoints(work) == ['epoch_6.pth']
+    assert checkpoint_files(work) == ['epoch_6.pth']
 
     expected = load_checkpoint_safely(str(baseline / 'epoch_6.pth'))['state_dict']
     resumed = load_checkpoint_safely(str(work / 'epoch_6.pth'))['state_dict']

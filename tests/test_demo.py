@@ -9,7 +9,7 @@ import cv2
 import pytest
 
 from helpers.paths import REPO, SHARED_DATA, TOOLS
-from helpers.processes import load_tool, run_python
+from helpers.processes import run_python
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
 
@@ -42,7 +42,9 @@ def test_demo_flow_writes_table_and_pictures(demo_flow):
 
 
 def _demo_module():
-    return load_tool('demo')
+    """demo_kit.demo: the demo's steps (``python -m tools.demo`` is its parser and one call)."""
+    from demo_kit import demo
+    return demo
 
 
 def test_demo_uses_a_dataset_of_the_users_own_without_writing_into_it(tmp_path, capsys):
@@ -144,8 +146,8 @@ def test_the_demo_runs_as_a_module_and_says_so_when_run_as_a_script():
 def test_demo_precision_auto_follows_the_cpu(native, monkeypatch, capsys):
     """--precision auto: bf16 where the CPU computes it natively, fp32 elsewhere, said in one
     line with the reason; fp32 and bf16 as asked."""
-    import hourglass_plugin.engine
-    monkeypatch.setattr(hourglass_plugin.engine, 'cpu_has_native_bf16', lambda: native)
+    from hourglass_plugin.engine import bf16_optim_wrapper
+    monkeypatch.setattr(bf16_optim_wrapper, 'cpu_has_native_bf16', lambda: native)
     monkeypatch.setattr('torch.cuda.is_available', lambda: False)
     demo = _demo_module()
     capsys.readouterr()

@@ -9,15 +9,10 @@ import pytest
 
 from helpers.models import save_model
 from helpers.paths import DATA, IMAGE, REPO, TINY
-from helpers.processes import load_tool, user_error
+from helpers.processes import user_error
+from hourglass_plugin.apis.inference import check_bbox
 
 INFER = osp.join(REPO, 'tools', 'infer.py')
-
-
-@pytest.fixture(scope='module')
-def infer_module():
-    """tools/infer.py as a module (tools/ is no package), for its helpers."""
-    return load_tool('infer')
 
 
 @pytest.fixture()
@@ -104,16 +99,16 @@ def test_bad_box_is_one_line(tiny_checkpoint, tmp_path, run_infer):
                                           ((2000, 10, 2100, 50), 'outside the 1280x720 image'),
                                           ((-50, -50, 0, 0), 'outside the 1280x720 image'),
                                           ((0, 0, float('nan'), 5), 'finite')])
-def test_box_checks(infer_module, box, message):
+def test_box_checks(box, message):
     with pytest.raises(ValueError, match=message):
-        infer_module.check_bbox(box, 1280, 720)
+        check_bbox(box, 1280, 720)
 
 
-def test_box_partly_outside_the_image_is_kept(infer_module):
+def test_box_partly_outside_the_image_is_kept():
     # a person cut by the image border: the crop is padded, the box stays as given
-    boxes = infer_module.check_bbox((-20, 10, 100, 800), 1280, 720)
+    boxes = check_bbox((-20, 10, 100, 800), 1280, 720)
     assert boxes.shape == (1, 4) and boxes.tolist() == [[-20, 10, 100, 800]]
-    assert infer_module.check_bbox(None, 1280, 720) is None
+    assert check_bbox(None, 1280, 720) is None
 
 
 def test_unreadable_image_names_the_file(tmp_path):

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from helpers.models import pausing_config
-from helpers.paths import DATA, DET, IMAGE, RESUME_CFG, TINY
+from helpers.paths import DATA, DET, IMAGE, RESUME_CFG, TINY, checkpoint_files
 from helpers.processes import kill_when_paused, run_python, stock_tool, succeeded, tool_env
 
 pytestmark = pytest.mark.slow  # end to end: see setup.cfg
@@ -112,8 +112,7 @@ def test_mmpose_tools_train_killed_while_saving_then_resumed(tmp_path, sample_he
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
     result = run(train, RESUME_CFG, '--work-dir', str(work), '--resume', *options)
     assert f'Load checkpoint from {work / "epoch_2.pth"}' in result.stdout + result.stderr
-    final = sorted(n for n in os.listdir(work) if n.endswith('.pth') and not n.startswith('.'))
-    assert final == ['epoch_6.pth']  # max_keep_ckpts=1, all epochs trained
+    assert checkpoint_files(work) == ['epoch_6.pth']  # max_keep_ckpts=1, all epochs trained
     assert 'state_dict' in load_checkpoint_safely(str(work / 'epoch_6.pth'))
 
 

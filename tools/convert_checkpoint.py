@@ -15,18 +15,10 @@ where the weights cannot tell, e.g. an mmpose backbone), which mmpose's ``init_m
 temporary file and renamed into place (``hourglass_plugin.checkpoint.atomic_write``: a failed write
 leaves DST as it was).
 """
-import io
-import json
-import os
-
-import torch
-
 import hourglass_plugin  # noqa: F401  safe checkpoint loading
 from hourglass_plugin import cli
-from hourglass_plugin.checkpoint import atomic_write, load_checkpoint_safely
-from hourglass_plugin.conversion import SOURCES, convert_state_dict
-from hourglass_plugin.conversion.keypoints import KEYPOINT_SETS, dataset_meta, keypoint_set
-from hourglass_plugin.errors import CheckpointError
+from hourglass_plugin.conversion import SOURCES, convert_checkpoint_file
+from hourglass_plugin.conversion.keypoints import KEYPOINT_SETS
 
 
 def parse_args():
@@ -43,31 +35,7 @@ def parse_args():
 
 
 def main(args) -> None:
-    checkpoint = load_checkpoint_safely(args.src, map_location='cpu')
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) \
-        else None
-    if not isinstance(state_dict, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state_dict.values()):
-        raise CheckpointError(f'{args.src} holds no state dict of tensors (top-level keys: '
-                              f'{list(checkpoint)[:10] if isinstance(checkpoint, dict) else []})')
-    converted, backbone_cfg, report = convert_state_dict(state_dict, args.source)
-    keypoints = keypoint_set(backbone_cfg, args.source, args.keypoints)
-    meta = dict(backbone_cfg=backbone_cfg, converted_from=os.path.abspath(args.src),
-                source=args.source)
-    if keypoints is not None:
-        meta['dataset_meta'] = dataset_meta(keypoints)
-    out = dict(state_dict=converted, meta=meta)
-    buffer = io.BytesIO()
-    torch.save(out, buffer)
-    atomic_write(args.out, buffer.getvalue())  # never a half-written checkpoint, nor a temporary
-    print(f'converted {len(converted)} tensors from {args.src} ({args.source}, backbone prefix '
-          f"{report['prefix']!r}) to {args.out}")
-    if report['dropped_unused']:
-        print(f"dropped {len(report['dropped_unused'])} skip convs that the source never ran")
-    if keypoints is not None:
-        print(f"keypoints: {keypoints} ({meta['dataset_meta']['num_keypoints']} joints, "
-              'meta.dataset_meta)')
-    print('backbone config:\n' + json.dumps(backbone_cfg, indent=4))
+    convert_checkpoint_file(args.src, args.out, args.source, args.keypoints)
 
 
 if __name__ == '__main__':

@@ -9,20 +9,11 @@ config's PoseLocalVisualizer with the checkpoint's dataset meta (skeleton, colou
 Keypoints scored below --kpt-thr are not drawn.
 With --backend onnxruntime / openvino, CHECKPOINT is a graph exported by tools/export.py that
 runs the network; the crop, flip test, decoding and drawing stay mmpose's (the skeleton then
-comes from the config's dataset).
+comes from the config's dataset). The work is ``hourglass_plugin.apis.infer_images``.
 """
-import math
-import os
-import os.path as osp
-from typing import Optional, Sequence
-
-import mmcv
-import numpy as np
-
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin import allocator, cli
+from hourglass_plugin import allocator, apis, cli
 from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
-from hourglass_plugin.errors import UsageError
 
 
 def parse_args():
@@ -44,105 +35,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def check_bbox(bbox: Optional[Sequence[float]], width: int, height: int) -> Optional[np.ndarray]:
-    """``bbox`` as a (1, 4) xyxy array, after checking it is a box that overlaps the image."""
-    if bbox is None:
-        return None
-    x1, y1, x2, y2 = bbox
-    shown = ' '.join(f'{value:g}' for value in bbox)
-    if not all(math.isfinite(value) for value in bbox):
-        raise UsageError(f'--bbox {shown}: coordinates must be finite numbers')
-    if x2 <= x1 or y2 <= y1:
-        raise UsageError(f'--bbox {shown}: needs x1 < x2 and y1 < y2 (x1 y1 x2 y2 in pixels)')
-    if x2 <= 0 or y2 <= 0 or x1 >= width or y1 >= height:
-        raise UsageError(f'--bbox {shown}: lies outside the {width}x{height} image')
-    return np.array([bbox], dtype=np.float32)
-
-
-def default_out(image_path: str) -> str:
-    stem, ext = osp.splitext(osp.basename(image_path))
-    return f'{stem}_pose{ext}'
-
-
-def build_model(args, cfg):
-    """The model of ``cfg``, prepared as every tool prepares it, with ``args.checkpoint`` (it
-    must fit the model) or, for an engine backend, built with the exported graph as its network
-    (``ExportedGraph``); then what mmpose's ``init_model`` attaches for inference (the config,
-    the dataset meta)."""
-    from mmpose.apis.inference import dataset_meta_from_config
-
-    from hourglass_plugin.run import prepare_run
-    engine = args.backend != 'pytorch'
-    if engine:  # the network is the exported graph, its weights in it, run on the CPU
-        from hourglass_plugin.deploy import engine_model_config
-        cfg = engine_model_config(cfg, args.checkpoint, args.backend, args.precision)
-    cfg.model.train_cfg = None  # as init_model: an inference model
-    prepared = prepare_run(cfg, 'model', checkpoint=None if engine else args.checkpoint)
-    model = prepared.model
-    model.cfg = cfg
-    model.dataset_meta = ((prepared.checkpoint or {}).get('meta') or {}).get(
-        'dataset_meta') or dataset_meta_from_config(cfg, dataset_mode='train')
-    if engine:
-        print(f'{args.backend} computes in {model.backbone.precision}')
-        return model.eval()
-    return model.to(cli.device_of(args)).eval()
-
-
-def draw(model, visualizer, image: np.ndarray, bboxes, out: str, kpt_thr: float) -> None:
-    """Estimate the pose in ``image`` (BGR) and draw it into ``out``; print what was drawn."""
-    from mmpose.apis import inference_topdown
-
-    from hourglass_plugin.visualization import write_image
-
-    # the BGR array, not the path: the image is read once, and mmpose's pipeline expects BGR
-    sample = inference_topdown(model, image, bboxes=bboxes, bbox_format='xyxy')[0]
-    visualizer.add_datasample(
-        'result', mmcv.bgr2rgb(image), data_sample=sample, draw_gt=False, draw_heatmap=False,
-        draw_bbox=False, show=False, kpt_thr=kpt_thr)
-    write_image(out, mmcv.rgb2bgr(visualizer.get_image()))
-    scores = sample.pred_instances.keypoint_scores[0]  # (K, )
-    drawn = int((scores >= kpt_thr).sum())
-    height, width = image.shape[:2]
-    print(f'{out}: {width}x{height}, {drawn}/{len(scores)} keypoints scored >= {kpt_thr:g} '
-          f'drawn (mean score {scores.mean():.3f})')
-    if drawn == 0:
-        print('no keypoint reached --kpt-thr: lower it to draw the predictions anyway')
-
-
 def main(args) -> None:
     allocator.apply(args.allocator)
-    if args.precision != 'fp32' and args.backend == 'pytorch':
-        raise UsageError(f'--precision {args.precision} is an engine setting: use it with '
-                         '--backend openvino')
-    if args.bbox is not None and len(args.image) > 1:
-        raise UsageError(f'--bbox is one person\'s box: give one image, not {len(args.image)}')
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = cli.load_config(args.config, args.cfg_options)
-    images = [cli.read_image(path) for path in args.image]  # (H, W, 3) BGR; all checked first
-    bboxes = check_bbox(args.bbox, images[0].shape[1], images[0].shape[0])
-    if bboxes is None:
-        print("no --bbox: each whole image is the person's box (a photo framed on one person, "
-              'as LSP\'s are)')
-    if len(images) == 1:
-        outs = [args.out or default_out(args.image[0])]
-    else:
-        out_dir = args.out or '.'
-        os.makedirs(out_dir, exist_ok=True)
-        outs = [osp.join(out_dir, default_out(path)) for path in args.image]
-
-    # imported here so that argument errors above come before mmpose's import time
-    from mmpose.registry import VISUALIZERS
-    model = build_model(args, cfg)
-    # the config's visualizer without its storage backends: the drawing goes to --out only
-    visualizer = VISUALIZERS.build(dict(model.cfg.visualizer, vis_backends=None))
-    visualizer.set_dataset_meta(model.dataset_meta)
-    for image, out in zip(images, outs):
-        draw(model, visualizer, image, bboxes, out, args.kpt_thr)
-    if args.grid:
-        from hourglass_plugin.visualization import tile_images
-        tile_images(outs, args.grid)
-        print(f'{args.grid}: {len(outs)} drawings tiled')
+    apis.infer_images(cfg, args.checkpoint, args.image, bbox=args.bbox, out=args.out,
+                      grid=args.grid, kpt_thr=args.kpt_thr, backend=args.backend,
+                      precision=args.precision, device=cli.device_of(args))
 
 
 if __name__ == '__main__':

@@ -6,13 +6,8 @@ pipeline's ``LoadImage``), each view one run of the config's test loop (flip tes
 metrics as configured). Prints a markdown table, a row a view and the rotated views' mean, and
 writes it with every metric to <work_dir>/views.md and views.json.
 """
-import json
-import os.path as osp
-
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin import cli
-from hourglass_plugin.checkpoint import atomic_write
-from hourglass_plugin.run.views import evaluate_views, views_table
+from hourglass_plugin import apis, cli
 
 
 def parse_args():
@@ -22,17 +17,8 @@ def parse_args():
 
 
 def main(args) -> None:
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    cfg = cli.load_config(args.config, args.cfg_options, args.work_dir)
-    results = evaluate_views(cfg, args.checkpoint)
-    table = views_table(results)
-    print(table, end='')
-    atomic_write(osp.join(cfg.work_dir, 'views.md'), table)
-    atomic_write(osp.join(cfg.work_dir, 'views.json'),
-                 json.dumps(dict(config=args.config, checkpoint=args.checkpoint, views=results),
-                            indent=1))
-    print(f'written to {osp.join(cfg.work_dir, "views.md")} and views.json')
+    apis.test_views(cli.load_config(args.config, args.cfg_options, args.work_dir),
+                    args.checkpoint)
 
 
 if __name__ == '__main__':

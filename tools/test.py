@@ -9,14 +9,12 @@ stay mmpose's (pose configs).
 --benchmark runs after the evaluation, --benchmark-only instead of it: parameters, backbone
 GMACs per image, throughput, latency p50/p90 and peak memory of the model's forward with the
 checkpoint's weights, printed as a table and written to <work_dir>/benchmark.json
-(``hourglass_plugin/model_benchmark.py`` says what is measured and how).
+(``hourglass_plugin/model_benchmark.py`` says what is measured and how). The work is
+``hourglass_plugin.apis.test_model``.
 """
-import os.path as osp
-
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin import allocator, cli
+from hourglass_plugin import allocator, apis, cli
 from hourglass_plugin.deploy.engines import BACKENDS, PRECISIONS
-from hourglass_plugin.errors import UsageError
 
 
 def parse_args():
@@ -53,67 +51,17 @@ def parse_args():
     return args
 
 
-def print_metrics(metrics: dict) -> None:
-    """The evaluator's metrics as a two-column table (the logger has them on one long line)."""
-    if not metrics:
-        return
-    width = max(len(name) for name in metrics)
-    print(f'{"metric":<{width}} | value')
-    print('-' * width + '-+-' + '-' * 10)
-    for name, value in metrics.items():
-        shown = f'{value:.4f}' if isinstance(value, float) else str(value)
-        print(f'{name:<{width}} | {shown}')
-
-
 def main(args) -> None:
-    from hourglass_plugin.engine import TestProgressBarHook, use_amp_in_test
-    from hourglass_plugin.model_benchmark import (benchmark_model, check_run_counts, format_table,
-                                                  write_json)
-    from hourglass_plugin.run import build_model, build_runner, input_size_from_config, prepare_run
     allocator.apply(args.allocator)
-    benchmark = args.benchmark or args.benchmark_only
-    if benchmark and args.launcher != 'none':
-        # a benchmark times one process; several would compete for the same cores
-        raise UsageError(f'--benchmark needs --launcher none, got --launcher {args.launcher}')
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = cli.load_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                           args.local_rank)
-    if args.amp:
-        use_amp_in_test(cfg)
-    if args.out is not None:
-        dump = dict(type='DumpResults', out_file_path=args.out)
-        evaluators = cfg.test_evaluator
-        cfg.test_evaluator = [*evaluators, dump] if isinstance(evaluators, (list, tuple)) else [
-            evaluators, dump]
-    if benchmark:  # before anything slow: a config without an input size fails here
-        input_size = input_size_from_config(cfg, args.shape)
-        check_run_counts(args.batch_size, args.repeats, args.warmup)
-    network_cfg = cfg
-    if args.backend != 'pytorch':  # the network is the exported graph, its weights in it
-        from hourglass_plugin.deploy import engine_model_config
-        cfg = engine_model_config(cfg, args.checkpoint, args.backend, args.precision)
-    # model, checkpoint (it must fit the model) and test data, before anything is written
-    prepared = prepare_run(cfg, 'model' if args.benchmark_only else 'test',
-                           checkpoint=args.checkpoint if args.backend == 'pytorch' else None)
-    if args.backend != 'pytorch':
-        print(f'{args.backend} computes in {prepared.model.backbone.precision}')
-    if not args.benchmark_only:
-        runner = build_runner(cfg, prepared)
-        runner.register_hook(TestProgressBarHook())
-        print_metrics(runner.test())
-        work_dir = runner.work_dir
-    else:
-        work_dir = cfg.work_dir
-    if benchmark:
-        # an exported graph is counted (parameters, GMACs) on the config's PyTorch network
-        counted = None if args.backend == 'pytorch' else build_model(network_cfg)
-        result = benchmark_model(prepared.model, input_size, batch_size=args.batch_size,
-                                 repeats=args.repeats, warmup=args.warmup, counted=counted)
-        print(format_table(result))
-        path = osp.join(work_dir, 'benchmark.json')
-        write_json(result, path, config=args.config, checkpoint=args.checkpoint)
-        print(f'benchmark written to {path}')
+    benchmark = None
+    if args.benchmark or args.benchmark_only:
+        benchmark = dict(shape=args.shape, batch_size=args.batch_size, repeats=args.repeats,
+                         warmup=args.warmup)
+    apis.test_model(cfg, args.checkpoint, backend=args.backend, precision=args.precision,
+                    amp=args.amp, out=args.out, evaluate=not args.benchmark_only,
+                    benchmark=benchmark)
 
 
 if __name__ == '__main__':

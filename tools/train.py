@@ -7,15 +7,8 @@ or cut-short file. --amp trains in mixed precision: bf16 autocast on a CPU with 
 (``BF16OptimWrapper``: weights, BatchNorm statistics, loss and checkpoints stay fp32, so a run
 resumes in either precision), mmengine's ``AmpOptimWrapper`` on a GPU.
 """
-import os
-
-from mmengine.logging import print_log
-
 import hourglass_plugin  # noqa: F401  registrations and safe checkpoint loading
-from hourglass_plugin import allocator, cli
-from hourglass_plugin.checkpoint import find_resumable_checkpoint
-from hourglass_plugin.engine import use_amp
-from hourglass_plugin.run import build_runner, prepare_run
+from hourglass_plugin import allocator, apis, cli
 
 
 def parse_args():
@@ -35,22 +28,7 @@ def main(args) -> None:
     allocator.apply(args.allocator)
     cfg = cli.load_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                           args.local_rank)
-    if args.amp:
-        use_amp(cfg)
-    if args.resume == 'auto':
-        # not mmengine's auto-resume, which trusts last_checkpoint even where a kill left it
-        # empty or naming a removed file; only the main process removes killed writes' leftovers
-        checkpoint = find_resumable_checkpoint(
-            cfg.work_dir, clean_up=int(os.environ.get('RANK', '0')) == 0)
-        if checkpoint is None:
-            print_log(f'--resume: no checkpoint in {cfg.work_dir}, training starts from the '
-                      'beginning', logger='current')
-        else:
-            cfg.resume, cfg.load_from = True, checkpoint
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
-    # model, load_from (it must fit the model) and data, before anything is written
-    build_runner(cfg, prepare_run(cfg, 'train')).train()
+    apis.train_model(cfg, resume=args.resume, amp=args.amp)
 
 
 if __name__ == '__main__':

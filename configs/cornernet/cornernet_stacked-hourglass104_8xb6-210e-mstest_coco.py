@@ -4,6 +4,9 @@ _base_ = 'mmdet::cornernet/cornernet_hourglass104_8xb6-210e-mstest_coco.py'
 custom_imports = dict(imports=['hourglass_plugin'], allow_failed_imports=False)
 # stop at the first NaN/inf loss, naming the last good checkpoint (mmdet sets no custom_hooks)
 custom_hooks = [dict(type='StopOnNonFiniteLossHook')]
+# distributed: DDP on the model's own device, one GPU or the CPU (where DDP refuses device ids)
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
 # checkpoints written atomically, the oldest removed only after the new one
 default_hooks = dict(checkpoint=dict(type='CrashSafeCheckpointHook'))
 

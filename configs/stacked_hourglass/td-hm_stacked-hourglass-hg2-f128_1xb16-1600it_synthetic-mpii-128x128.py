@@ -36,6 +36,8 @@ param_scheduler = [
          by_epoch=False)
 ]
 auto_scale_lr = dict(base_batch_size=16)
+# processes on CPUs (--launcher pytorch) talk through gloo
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
 log_processor = dict(by_epoch=False)
 # The base's hooks, with checkpoints for --resume.
 default_hooks = dict(

@@ -76,22 +76,14 @@ def evaluate_engine(cfg, graph: str, dataset, indices: Sequence[int], batch_size
     config's estimator with the exported ``graph`` as its network, run by OpenVINO, on the
     samples ``indices`` of ``dataset``."""
     from mmengine.dataset import pseudo_collate
-    from mmengine.evaluator import Evaluator
     from mmpose.registry import MODELS
 
+    from ..evaluation import evaluate_batches
     from .backend_model import engine_model_config
     model = MODELS.build(engine_model_config(cfg, graph, 'openvino').model).eval()
-    evaluator_cfg = cfg.test_evaluator
-    evaluator = Evaluator(copy.deepcopy(evaluator_cfg))
-    evaluator.dataset_meta = dataset.metainfo
-    keypoints = []
-    for start in range(0, len(indices), batch_size):
-        data = pseudo_collate([dataset[i] for i in indices[start:start + batch_size]])
-        with torch.no_grad():
-            outputs = model.test_step(data)
-        evaluator.process(outputs, data)
-        keypoints += [o.pred_instances.keypoints[0] for o in outputs]
-    return evaluator.evaluate(len(indices)), np.stack(keypoints)
+    batches = (pseudo_collate([dataset[i] for i in indices[start:start + batch_size]])
+               for start in range(0, len(indices), batch_size))
+    return evaluate_batches(model, batches, cfg.test_evaluator, dataset.metainfo, len(indices))
 
 
 def compare_int8(cfg, fp32_graph: str, int8_graph: str, num_images: int) -> Dict[str, object]:

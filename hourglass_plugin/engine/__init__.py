@@ -3,7 +3,8 @@ bf16 optimizer wrapper, a stop at a non-finite loss, the test progress bar and a
 at an iteration."""
 from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 
-from .bf16_optim_wrapper import BF16OptimWrapper, cpu_has_native_bf16, use_amp, use_amp_in_test
+from .bf16_optim_wrapper import (BF16OptimWrapper, amp_precision, cpu_has_native_bf16, use_amp,
+                                 use_amp_in_test)
 from .finite_loss_hook import StopOnNonFiniteLossHook
 from .pipeline_switch_hook import IterPipelineSwitchHook
 from .progress_bar_hook import TestProgressBarHook
@@ -22,6 +23,7 @@ def register() -> None:
 
 
 __all__ = [
-    'BF16OptimWrapper', 'IterPipelineSwitchHook', 'StopOnNonFiniteLossHook', 'TestProgressBarHook', 'cpu_has_native_bf16',
+    'BF16OptimWrapper', 'IterPipelineSwitchHook', 'StopOnNonFiniteLossHook', 'TestProgressBarHook',
+    'amp_precision', 'cpu_has_native_bf16',
     'register', 'use_amp', 'use_amp_in_test'
 ]

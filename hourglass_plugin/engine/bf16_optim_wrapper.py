@@ -11,6 +11,7 @@ precision.
 """
 import functools
 from contextlib import contextmanager
+from typing import Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -84,6 +85,16 @@ class BF16OptimWrapper(OptimWrapper):
             with torch.autocast(device_type=device_type, dtype=torch.bfloat16,
                                 enabled=precision == 'bf16'):
                 yield
+
+
+def amp_precision() -> Tuple[str, str]:
+    """(``'bf16'`` or ``'fp32'``, why): what ``tools/train.py --amp`` trains in on this machine."""
+    if torch.cuda.is_available():
+        return 'bf16', 'a GPU: mixed precision, tools/train.py --amp'
+    if cpu_has_native_bf16():
+        return 'bf16', ('this CPU computes bf16 natively: avx512_bf16 or AMX; '
+                        'tools/train.py --amp')
+    return 'fp32', 'this CPU has no native bf16, which it would only emulate, slower'
 
 
 def use_amp_in_test(cfg) -> None:

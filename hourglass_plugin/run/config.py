@@ -1,9 +1,8 @@
-"""What a tool sets in a run's config from its command line: the work dir, the launcher (with
-the CPU fallback), and the input size that export and benchmarks read off the config."""
+"""What a tool reads off or sets in a run's config from its command line: the work dir, and the
+input size that export and benchmarks read off the config."""
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
-import torch
 from mmengine.config import Config
 
 from ..errors import ConfigError, UsageError
@@ -15,25 +14,6 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str) -> None
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
-
-
-def set_launcher(cfg: Config, launcher: str) -> None:
-    """``cfg.launcher``; ``pytorch`` on a machine without CUDA joins the process group with gloo.
-
-    mmengine's ``init_dist`` always calls ``torch.cuda.set_device`` and mmpose's and mmdet's
-    runtimes ask for NCCL: on CPUs the group is joined with gloo here, and the Runner then sees
-    an initialised group and skips its own set-up. Its default DDP wrapper passes
-    ``device_ids=[LOCAL_RANK]``, which DDP refuses for CPU modules: the wrapper gets no device
-    ids (unless the config chose one).
-    """
-    cfg.launcher = launcher
-    if launcher != 'pytorch' or torch.cuda.is_available():
-        return
-    cfg.env_cfg.dist_cfg.backend = 'gloo'
-    if not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend='gloo')
-    cfg.setdefault('model_wrapper_cfg', dict(type='MMDistributedDataParallel', device_ids=None,
-                                             broadcast_buffers=False))
 
 
 def input_size_from_config(cfg: Config, shape: Optional[Sequence[int]] = None) -> Tuple[int, int]:

@@ -9,7 +9,6 @@ built or loaded a second time.
 """
 import contextlib
 import copy
-import inspect
 import random
 from typing import Any, Dict, Iterator, NamedTuple, Optional
 
@@ -85,18 +84,46 @@ def prepare_run(cfg: Config, phase: str = 'model', checkpoint: Optional[str] = N
 
 
 def build_runner(cfg: Config, prepared: Prepared) -> Runner:
-    """``Runner.from_cfg(cfg)`` with the prepared model and datasets in place of their configs:
-    every argument of mmengine's ``Runner`` is read from the config key of its name, as
-    ``from_cfg`` reads them."""
+    """mmengine's ``Runner.from_cfg(cfg)`` with the prepared model and datasets in the place of
+    their configs (and no ``load_from`` where the prepared model holds that checkpoint)."""
     cfg = copy.deepcopy(cfg)  # as from_cfg: the Runner may change what it is given
     if prepared.checkpoint is not None:
         cfg.load_from = None  # loaded into the prepared model already
-    arguments = {name: cfg[name] for name in inspect.signature(Runner).parameters
-                 if name != 'cfg' and name in cfg}
-    arguments['model'] = prepared.model
-    for split, dataset in prepared.datasets.items():
-        arguments[f'{split}_dataloader'] = dict(cfg[f'{split}_dataloader'], dataset=dataset)
-    runner = Runner(**arguments, cfg=cfg)
+
+    def dataloader(split: str) -> Optional[dict]:
+        loader = cfg.get(f'{split}_dataloader')
+        if split in prepared.datasets:
+            return dict(loader, dataset=prepared.datasets[split])
+        return loader
+
+    runner = Runner(  # the arguments of mmengine's Runner.from_cfg, in its order
+        model=prepared.model,
+        work_dir=cfg['work_dir'],
+        train_dataloader=dataloader('train'),
+        val_dataloader=dataloader('val'),
+        test_dataloader=dataloader('test'),
+        train_cfg=cfg.get('train_cfg'),
+        val_cfg=cfg.get('val_cfg'),
+        test_cfg=cfg.get('test_cfg'),
+        auto_scale_lr=cfg.get('auto_scale_lr'),
+        optim_wrapper=cfg.get('optim_wrapper'),
+        param_scheduler=cfg.get('param_scheduler'),
+        val_evaluator=cfg.get('val_evaluator'),
+        test_evaluator=cfg.get('test_evaluator'),
+        default_hooks=cfg.get('default_hooks'),
+        custom_hooks=cfg.get('custom_hooks'),
+        data_preprocessor=cfg.get('data_preprocessor'),
+        load_from=cfg.get('load_from'),
+        resume=cfg.get('resume', False),
+        launcher=cfg.get('launcher', 'none'),
+        env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
+        log_processor=cfg.get('log_processor'),
+        log_level=cfg.get('log_level', 'INFO'),
+        visualizer=cfg.get('visualizer'),
+        default_scope=cfg.get('default_scope', 'mmengine'),
+        randomness=cfg.get('randomness', dict(seed=None)),
+        experiment_name=cfg.get('experiment_name'),
+        cfg=cfg)
     if cfg.get('resume') and cfg.get('load_from'):
         runner.register_hook(CheckpointFitHook(cfg.load_from), priority='VERY_HIGH')
     return runner

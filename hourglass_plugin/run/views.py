@@ -41,24 +41,19 @@ def evaluate_views(cfg: Config, checkpoint: str,
 
     The model is prepared once (as every tool prepares it); each view is the config's test
     dataloader and evaluator run over it, as mmengine's ``TestLoop`` runs them
-    (``model.test_step``, ``Evaluator.process``, ``Evaluator.evaluate``)."""
-    import torch
+    (:func:`~hourglass_plugin.evaluation.evaluate_batches`)."""
     from mmengine.device import get_device
-    from mmengine.evaluator import Evaluator
     from mmengine.runner import Runner
 
+    from ..evaluation import evaluate_batches
     from .prepare import prepare_run
     model = prepare_run(cfg, 'test', checkpoint=checkpoint).model.to(get_device()).eval()
     results = {}
     for index, (name, view) in enumerate(views):
         view_cfg = with_view(cfg, view)
         loader = Runner.build_dataloader(view_cfg.test_dataloader)
-        evaluator = Evaluator(copy.deepcopy(view_cfg.test_evaluator))
-        evaluator.dataset_meta = loader.dataset.metainfo
-        with torch.no_grad():
-            for batch in loader:
-                evaluator.process(model.test_step(batch), batch)
-        results[name] = evaluator.evaluate(len(loader.dataset))
+        results[name], _ = evaluate_batches(model, loader, view_cfg.test_evaluator,
+                                            loader.dataset.metainfo, len(loader.dataset))
         print(f'view {index + 1}/{len(views)}: {name}: {len(loader.dataset)} photos', flush=True)
     return results
 

@@ -1,4 +1,5 @@
 """Where the tests find the repository's configs and tools and the data they read."""
+import os
 import os.path as osp
 
 TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -32,3 +33,9 @@ LSP_CONFIG = osp.join(CONFIGS, 'stacked_hourglass',
 #: a tiny CornerNet on the 4 COCO sample images
 DET = osp.join(CONFIGS, 'cornernet',
                'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')
+
+
+def checkpoint_files(work_dir) -> list:
+    """The checkpoint files of ``work_dir``, sorted (a write in progress is a hidden temporary,
+    ``.<name>.<pid>.tmp.pth``, and not one of them)."""
+    return sorted(n for n in os.listdir(work_dir) if n.endswith('.pth') and not n.startswith('.'))

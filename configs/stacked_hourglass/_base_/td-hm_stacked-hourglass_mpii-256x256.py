@@ -20,6 +20,9 @@ default_hooks = dict(
     checkpoint=dict(type='CrashSafeCheckpointHook', save_best='PCK', rule='greater'))
 # mmpose's SyncBuffersHook, plus a stop at the first NaN/inf loss naming the last good checkpoint
 custom_hooks = [dict(type='SyncBuffersHook'), dict(type='StopOnNonFiniteLossHook')]
+# distributed: DDP on the model's own device, one GPU or the CPU (where DDP refuses device ids)
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
 
 # codec: 256x256 input -> 64x64 heatmaps; MSRA decode with the quarter-offset refinement
 codec = dict(type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=1)
