@@ -5,10 +5,10 @@ Importing this package (``custom_imports = dict(imports=['hourglass_plugin'])``)
 the hooks, optimizer wrapper and atomic file backend that configs name
 (``hourglass_plugin.engine``, ``hourglass_plugin.checkpoint``); and it lets mmengine load
 OpenMMLab checkpoints under torch >= 2.6 without allowing code in a pickle
-(``hourglass_plugin.checkpoint``). Nothing else happens on import. The tools use the rest: one
-way to prepare a run (``hourglass_plugin.run``), checkpoint conversion (``conversion``), export
-and engines (``deploy``), the allocator setting
-(``allocator``) and the command-line conventions (``cli``).
+(``hourglass_plugin.checkpoint``). Nothing else happens on import. The tools are each a parser and
+one call of the public API (``hourglass_plugin.apis``), built on one way to prepare a run
+(``run``), checkpoint conversion (``conversion``), export and engines (``deploy``), the allocator
+setting (``allocator``) and the command-line conventions (``cli``).
 """
 from . import checkpoint, engine
 from .registry import register_all

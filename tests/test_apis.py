@@ -74,6 +74,15 @@ def test_the_pipeline_switches_at_its_iteration(in_repo, tmp_path):
     assert checkpoint_files(tmp_path) == ['epoch_1.pth', 'epoch_2.pth']
 
 
+def test_a_run_resumed_past_the_switch_trains_on_the_switched_pipeline(in_repo, tmp_path):
+    cfg = _switching_cfg(tmp_path, **{'train_cfg.max_epochs': 2})
+    cfg.custom_hooks = []
+    apis.train_model(cfg)  # 2 epochs on the config's pipeline
+    with pytest.raises(RuntimeError, match='the switched pipeline ran'):
+        apis.train_model(_switching_cfg(tmp_path), resume='auto')  # resumed at iteration 2
+    assert checkpoint_files(tmp_path) == ['epoch_1.pth', 'epoch_2.pth']
+
+
 def test_a_switch_needs_the_data_made_in_the_training_process(in_repo, tmp_path):
     cfg = _switching_cfg(tmp_path, **{'train_dataloader.num_workers': 1,
                                       'train_dataloader.persistent_workers': False})

@@ -18,8 +18,8 @@ from ..errors import ConfigError
 class IterPipelineSwitchHook(PipelineSwitchHook):
     """From iteration ``switch_iter`` on, the training dataset runs ``switch_pipeline``.
 
-    The check runs before every iteration, so a run resumed past the switch trains on the switched
-    pipeline too. The training data must be made in the training process (``num_workers=0``):
+    The loops fetch an iteration's batch before its hooks run, so the switch is made after
+    iteration ``switch_iter - 1`` (or before training, for a run resumed at or past it). The training data must be made in the training process (``num_workers=0``):
     a loader worker holds its own copy of the dataset, which a switch in the trainer never reaches.
 
     Args:
@@ -39,16 +39,23 @@ class IterPipelineSwitchHook(PipelineSwitchHook):
             raise ConfigError(
                 f'IterPipelineSwitchHook needs train_dataloader.num_workers=0, got {workers}: '
                 'a loader worker keeps its own copy of the pipeline')
+        self._switch_from(runner, runner.iter)  # a run resumed at or past the switch
 
     def before_train_epoch(self, runner: Any) -> None:
         """mmdet's switch by epoch is not used."""
 
-    def before_train_iter(self,
-                          runner: Any,
-                          batch_idx: int,
-                          data_batch: Optional[dict] = None) -> None:
-        if runner.iter >= self.switch_iter and not self._has_switched:
-            runner.logger.info(f'Iteration {runner.iter}: the training pipeline switches to '
+    def after_train_iter(self,
+                         runner: Any,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        # the loops fetch an iteration's batch before its hooks run: switch before the fetch
+        self._switch_from(runner, runner.iter + 1)
+
+    def _switch_from(self, runner: Any, next_iter: int) -> None:
+        """Switch when the batch of iteration ``next_iter`` is the first to be made after it."""
+        if next_iter >= self.switch_iter and not self._has_switched:
+            runner.logger.info(f'from iteration {next_iter} on, the training pipeline is '
                                f'{[t["type"] for t in self.switch_pipeline]}')
             runner.train_dataloader.dataset.pipeline = Compose(self.switch_pipeline)
             self._has_switched = True
