@@ -19,8 +19,9 @@ class IterPipelineSwitchHook(PipelineSwitchHook):
     """From iteration ``switch_iter`` on, the training dataset runs ``switch_pipeline``.
 
     The loops fetch an iteration's batch before its hooks run, so the switch is made after
-    iteration ``switch_iter - 1`` (or before training, for a run resumed at or past it). The training data must be made in the training process (``num_workers=0``):
-    a loader worker holds its own copy of the dataset, which a switch in the trainer never reaches.
+    iteration ``switch_iter - 1`` (or before training, for a run resumed at or past it). The
+    training data must be made in the training process (``num_workers=0``): a loader worker
+    holds its own copy of the dataset, which a switch in the trainer never reaches.
 
     Args:
         switch_iter (int): the first iteration (0-based, as ``runner.iter``) on the new pipeline.
