@@ -65,16 +65,6 @@ train_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
 ]
-# the last fifth of the budget: rotated and rescaled crops half as often, as RTMPose ends on a
-# weaker pipeline (the hook switches at an iteration; mmdet's PipelineSwitchHook at an epoch)
-switch_iter = max_iters * 4 // 5
-weak_train_pipeline = [
-    dict(t, rotate_prob=0.25, scale_factor=(0.75, 1.25))
-    if t['type'] == 'RandomBBoxTransform' else t for t in train_pipeline
-]
-custom_hooks.append(
-    dict(type='IterPipelineSwitchHook', switch_iter=switch_iter,
-         switch_pipeline=weak_train_pipeline))
 val_pipeline = {{_base_.val_pipeline}}  # the demo's: crop at the box, no augmentation
 train_dataloader = dict(
     dataset=dict(
