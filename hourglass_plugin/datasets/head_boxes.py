@@ -5,11 +5,13 @@ order, and ``MpiiPCKAccuracy`` normalises by ``0.6 * |box[1] - box[0]|``. Real M
 are drawn by annotators; for annotations that ship without them (such as the 5 real images of
 ``tests/data/mpii_sample``) :func:`head_boxes_from_joints` derives one from the joints.
 """
+import io
 from typing import List, Optional, Sequence
 
 import numpy as np
 from scipy.io import savemat
 
+from ..checkpoint import atomic_write
 from ..errors import DatasetError
 
 UPPER_NECK, HEAD_TOP = 8, 9
@@ -42,7 +44,8 @@ def write_mpii_gt_mat(path: str,
                       records: List[dict],
                       head_boxes: np.ndarray,
                       inside: Optional[np.ndarray] = None) -> None:
-    """``mpii_gt_val.mat`` in the real file's MATLAB layout for ``records`` (in order).
+    """``mpii_gt_val.mat`` in the real file's MATLAB layout for ``records`` (in order), written
+    whole or not at all.
 
     Args:
         head_boxes: (N, 2, 2) 0-based boxes; written 1-based as ``headboxes_src`` (2, 2, N).
@@ -56,10 +59,12 @@ def write_mpii_gt_mat(path: str,
         inside = np.ones((num, len(MPII_MAT_JOINT_NAMES)), dtype=bool)
     names = np.empty((1, len(MPII_MAT_JOINT_NAMES)), dtype=object)
     names[0, :] = MPII_MAT_JOINT_NAMES
-    savemat(path, {
+    buffer = io.BytesIO()
+    savemat(buffer, {
         'headboxes_src': np.transpose(head_boxes + 1, (1, 2, 0)),
         'pos_gt_src': np.transpose(np.array([r['joints'] for r in records], dtype=float),
                                    (1, 2, 0)),
         'jnt_visible': np.array([r['joints_vis'] for r in records], dtype=float).T,
         'jnt_missing': (~inside).astype(float).T,
         'dataset_joints': names})
+    atomic_write(path, buffer.getvalue())  # whole or not at all
