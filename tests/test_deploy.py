@@ -357,3 +357,14 @@ def test_unknown_precision_is_refused_by_the_parser(tmp_path, run_tool_here):
     result = run_tool_here('export.py', DEMO, 'x.pth', '--precision', 'fp16')
     assert result.returncode == 2
     assert "invalid choice: 'fp16'" in result.stderr
+
+
+@pytest.mark.parametrize('tool, images', [('test.py', []), ('infer.py', [IMAGE])])
+def test_an_engine_precision_for_pytorch_is_refused_alike(tool, images, tiny_checkpoint,
+                                                          run_tool_here):
+    """tools/test.py and tools/infer.py take the network's source from one place
+    (hourglass_plugin.apis.network): the same refusal, in one line, before anything is built."""
+    message = user_error(run_tool_here(tool, TINY, tiny_checkpoint, *images,
+                                       '--precision', 'bf16'))
+    assert message == ('error: --precision bf16 is an engine setting (--backend openvino); eager '
+                       'PyTorch computes in bf16 with --amp')

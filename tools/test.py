@@ -43,9 +43,6 @@ def parse_args():
     args = parser.parse_args()
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out {args.out}: the file must end in .pkl or .pickle')
-    if args.precision != 'fp32' and args.backend == 'pytorch':
-        parser.error(f'--precision {args.precision} is an engine setting; eager PyTorch '
-                     'evaluates in bf16 with --amp')
     if args.amp and args.backend != 'pytorch':
         parser.error(f'--amp is eager PyTorch\'s bf16; --backend {args.backend} runs an engine')
     return args

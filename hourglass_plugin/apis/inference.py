@@ -10,6 +10,7 @@ import numpy as np
 from mmengine.config import Config
 
 from ..errors import UsageError
+from .network import check_source, network_source
 
 
 def check_bbox(bbox: Optional[Sequence[float]], width: int, height: int) -> Optional[np.ndarray]:
@@ -27,15 +28,6 @@ def check_bbox(bbox: Optional[Sequence[float]], width: int, height: int) -> Opti
     return np.array([bbox], dtype=np.float32)
 
 
-def check_weights(checkpoint: str, backend: str, precision: str) -> None:
-    """The checkpoint (or exported graph) exists, and ``precision`` is one ``backend`` has."""
-    if precision != 'fp32' and backend == 'pytorch':
-        raise UsageError(f'--precision {precision} is an engine setting: use it with '
-                         '--backend openvino')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
-
-
 def init_estimator(cfg: Config, checkpoint: str, backend: str = 'pytorch',
                    precision: str = 'fp32', device: str = 'cpu'):
     """The model of ``cfg``, prepared as every tool prepares it, with ``checkpoint`` (it must fit
@@ -45,14 +37,10 @@ def init_estimator(cfg: Config, checkpoint: str, backend: str = 'pytorch',
     from mmpose.apis.inference import dataset_meta_from_config
 
     from ..run import prepare_run
-    check_weights(checkpoint, backend, precision)
-    engine = backend != 'pytorch'
-    cfg = copy.deepcopy(cfg)
-    if engine:  # the network is the exported graph, its weights in it
-        from ..deploy import engine_model_config
-        cfg = engine_model_config(cfg, checkpoint, backend, precision)
+    cfg, weights = network_source(copy.deepcopy(cfg), checkpoint, backend, precision)
+    engine = weights is None
     cfg.model.train_cfg = None  # as init_model: an inference model
-    prepared = prepare_run(cfg, 'model', checkpoint=None if engine else checkpoint)
+    prepared = prepare_run(cfg, 'model', checkpoint=weights)
     model = prepared.model
     model.cfg = cfg
     model.dataset_meta = ((prepared.checkpoint or {}).get('meta') or {}).get(
@@ -77,7 +65,7 @@ def infer_images(cfg: Config, checkpoint: str, images: Sequence[str],
     from mmpose.registry import VISUALIZERS
 
     from ..cli import read_image
-    check_weights(checkpoint, backend, precision)
+    check_source(checkpoint, backend, precision)  # the file and the settings, first
     if bbox is not None and len(images) > 1:
         raise UsageError(f'--bbox is one person\'s box: give one image, not {len(images)}')
     pictures = [read_image(path) for path in images]  # (H, W, 3) BGR; all checked first

@@ -5,8 +5,8 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config
 
-from ..deploy.engines import BACKENDS, PRECISIONS
 from ..errors import UsageError
+from .network import check_source, network_source
 
 
 def test_model(cfg: Config, checkpoint: str, backend: str = 'pytorch', precision: str = 'fp32',
@@ -34,17 +34,10 @@ def test_model(cfg: Config, checkpoint: str, backend: str = 'pytorch', precision
     from ..model_benchmark import benchmark_model, check_run_counts, format_table, write_json
     from ..run import (build_model, build_runner, init_distributed, input_size_from_config,
                        prepare_run)
-    if backend not in BACKENDS or precision not in PRECISIONS:
-        raise UsageError(f'backend={backend!r}, precision={precision!r}: choose from '
-                         f'{BACKENDS} and {PRECISIONS}')
-    if precision != 'fp32' and backend == 'pytorch':
-        raise UsageError(f'--precision {precision} is an engine setting; eager PyTorch '
-                         'evaluates in bf16 with --amp')
     if benchmark and cfg.get('launcher', 'none') != 'none':
         # a benchmark times one process; several would compete for the same cores
         raise UsageError(f'--benchmark needs --launcher none, got --launcher {cfg.launcher}')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
+    check_source(checkpoint, backend, precision)  # the file and the settings, first
     cfg = copy.deepcopy(cfg)
     if amp:
         use_amp_in_test(cfg)
@@ -57,13 +50,10 @@ def test_model(cfg: Config, checkpoint: str, backend: str = 'pytorch', precision
         input_size = input_size_from_config(cfg, benchmark.get('shape'))
         check_run_counts(benchmark['batch_size'], benchmark['repeats'], benchmark['warmup'])
     network_cfg = cfg
-    if backend != 'pytorch':  # the network is the exported graph, its weights in it
-        from ..deploy import engine_model_config
-        cfg = engine_model_config(cfg, checkpoint, backend, precision)
+    cfg, weights = network_source(cfg, checkpoint, backend, precision)
     init_distributed(cfg)
     # model, checkpoint (it must fit the model) and test data, before anything is written
-    prepared = prepare_run(cfg, 'test' if evaluate else 'model',
-                           checkpoint=checkpoint if backend == 'pytorch' else None)
+    prepared = prepare_run(cfg, 'test' if evaluate else 'model', checkpoint=weights)
     if backend != 'pytorch':
         print(f'{backend} computes in {prepared.model.backbone.precision}')
     result = dict(metrics=None, benchmark=None)
