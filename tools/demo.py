@@ -32,7 +32,7 @@ except ModuleNotFoundError as error:
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 LSP_CONFIG = osp.join(REPO, 'configs', 'stacked_hourglass',
-                      'td-hm_stacked-hourglass-hg2-f128_1xb16-6500it_lsp-128x128.py')
+                      'td-hm_stacked-hourglass-hg2-f128_1xb16-8700it_lsp-128x128.py')
 
 
 def parse_args() -> argparse.Namespace:

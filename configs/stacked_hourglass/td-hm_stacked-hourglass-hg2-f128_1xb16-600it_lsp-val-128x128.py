@@ -1,7 +1,7 @@
 # The LSP recipe's short run: the same network, data, augmentation and hooks over 600 iterations,
 # validated once on the held-out training photos (lsp_val.json), for comparing a recipe's choices
 # (the learning rate: --cfg-options optim_wrapper.optimizer.lr=...) without the test set.
-_base_ = ['./td-hm_stacked-hourglass-hg2-f128_1xb16-6500it_lsp-128x128.py']
+_base_ = ['./td-hm_stacked-hourglass-hg2-f128_1xb16-8700it_lsp-128x128.py']
 
 max_iters = 600
 LR_PEAK = {{_base_.LR_PEAK}}

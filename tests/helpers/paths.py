@@ -29,7 +29,7 @@ OVERFIT = osp.join(DATA, 'configs', 'overfit_hg2_mpii-sample-128x128.py')
 DEMO_64 = osp.join(DATA, 'configs', 'demo_hg2_synthetic-mpii-64x64.py')
 #: the LSP config (COCO-style annotations made by tools/dataset_converters/lsp2coco.py)
 LSP_CONFIG = osp.join(CONFIGS, 'stacked_hourglass',
-                      'td-hm_stacked-hourglass-hg2-f128_1xb16-6500it_lsp-128x128.py')
+                      'td-hm_stacked-hourglass-hg2-f128_1xb16-8700it_lsp-128x128.py')
 #: a tiny CornerNet on the 4 COCO sample images
 DET = osp.join(CONFIGS, 'cornernet',
                'cornernet_stacked-hourglass-tiny_1xb2-2e_coco-sample-128x128.py')

@@ -4,17 +4,18 @@
 # The demo's network (2 stacks of 128 features, 128x128 crops -> 32x32 heatmaps, sigma 2) with
 # LSP's 14 joints; mmpose's parts for the rest: EMA of the weights, half-body,
 # flip, rotation up to upside down, scale 0.6-1.4 and photometric augmentation; Adam with a
-# warm-up and a cosine decay over the budget. tools/train.py --amp trains it in bf16 where the
-# CPU computes bf16 natively (6500 iterations in under an hour on 2 cores); docs/lsp.md has the
-# choices and what each was measured at.
+# warm-up and a cosine decay over the budget. 8700 iterations fill an hour of 2 cores in the
+# faster of fp32 and bf16 (tools/train.py --amp): 0.37 s each in fp32 on an Intel Xeon whose
+# bf16 is slower, about 0.35 s in bf16 on an AMD EPYC; docs/lsp.md has the choices and what
+# each was measured at.
 # Data: tools/dataset_converters/lsp2coco.py LSP_RELEASE --out data/lsp
 _base_ = [
     './td-hm_stacked-hourglass-hg2-f128_1xb16-1600it_synthetic-mpii-128x128.py',
     '../_base_/datasets/lsp.py'
 ]
 
-max_iters = 6500
-val_interval = 1300
+max_iters = 8700
+val_interval = 1740
 LR_PEAK = 2e-2
 num_keypoints = 14
 # targets: Gaussians centred at the joints' sub-pixel positions (mmpose's unbiased encoding);
