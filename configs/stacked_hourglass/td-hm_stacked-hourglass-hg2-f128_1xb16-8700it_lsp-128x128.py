@@ -5,8 +5,8 @@
 # LSP's 14 joints; mmpose's parts for the rest: EMA of the weights, half-body,
 # flip, rotation up to upside down, scale 0.6-1.4 and photometric augmentation; Adam with a
 # warm-up and a cosine decay over the budget. 8700 iterations fill an hour of 2 cores in the
-# faster of fp32 and bf16 (tools/train.py --amp): 0.37 s each in fp32 on an Intel Xeon whose
-# bf16 is slower, about 0.35 s in bf16 on an AMD EPYC; docs/lsp.md has the choices and what
+# faster of fp32 and bf16 (tools/train.py --amp): 0.41 s each on average in fp32 on an Intel
+# Xeon whose bf16 is slower (docs/logs/lsp_train.log); docs/lsp.md has the choices and what
 # each was measured at.
 # Data: tools/dataset_converters/lsp2coco.py LSP_RELEASE --out data/lsp
 _base_ = [
