@@ -266,9 +266,11 @@ def test_engines_evaluate_the_held_out_split_as_pytorch_does(demo_run, tmp_path,
     scores = {'pytorch': pckh(run_tool_here('test.py', demo_run.config, demo_run.checkpoint,
                                             '--work-dir', str(tmp_path / 'pt'), *common))}
     for backend in ENGINES:
-        scores[backend] = pckh(run_tool_here('test.py', demo_run.config, demo_run.onnx,
-                                             '--backend', backend, '--work-dir',
-                                             str(tmp_path / backend), *common))
+        result = run_tool_here('test.py', demo_run.config, demo_run.onnx, '--backend', backend,
+                               '--work-dir', str(tmp_path / backend), *common)
+        # the engine says once what it computes in
+        assert result.stdout.count(f'{backend} computes in fp32') == 1, result.stdout[-3000:]
+        scores[backend] = pckh(result)
     assert scores['pytorch'] > 0, scores  # trained enough to find some joints
     for backend in ENGINES:
         assert abs(scores[backend] - scores['pytorch']) <= 0.05, scores
@@ -301,6 +303,7 @@ def test_infer_draws_the_skeleton_from_an_engine(demo_run, tmp_path, backend, ru
                            backend, '--out', out, '--kpt-thr', '0')
     assert result.returncode == 0, result.stderr[-3000:]
     assert '16/16 keypoints scored >= 0 drawn' in result.stdout
+    assert result.stdout.count(f'{backend} computes in fp32') == 1, result.stdout[-3000:]
     import mmcv
     drawn, original = mmcv.imread(out), mmcv.imread(IMAGE)
     assert (np.any(drawn != original, axis=-1)).sum() > 200

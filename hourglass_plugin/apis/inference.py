@@ -46,7 +46,6 @@ def init_estimator(cfg: Config, checkpoint: str, backend: str = 'pytorch',
     model.dataset_meta = ((prepared.checkpoint or {}).get('meta') or {}).get(
         'dataset_meta') or dataset_meta_from_config(cfg, dataset_mode='train')
     if engine:
-        print(f'{backend} computes in {model.backbone.precision}')
         return model.eval()
     return model.to(device).eval()
 

@@ -4,19 +4,12 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config
 
-from ..deploy.engines import BACKENDS, PRECISIONS
-from ..errors import UsageError
+from ..deploy.engines import check_precision
 
 
 def check_source(checkpoint: str, backend: str = 'pytorch', precision: str = 'fp32') -> None:
     """The file ``checkpoint`` exists, ``backend`` is known and computes in ``precision``."""
-    if backend not in BACKENDS:
-        raise UsageError(f'--backend {backend}: choose one of {", ".join(BACKENDS)}')
-    if precision not in PRECISIONS:
-        raise UsageError(f'--precision {precision}: choose one of {", ".join(PRECISIONS)}')
-    if precision != 'fp32' and backend == 'pytorch':
-        raise UsageError(f'--precision {precision} is an engine setting (--backend openvino); '
-                         'eager PyTorch computes in bf16 with --amp')
+    check_precision(backend, precision)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
 

@@ -54,8 +54,6 @@ def test_model(cfg: Config, checkpoint: str, backend: str = 'pytorch', precision
     init_distributed(cfg)
     # model, checkpoint (it must fit the model) and test data, before anything is written
     prepared = prepare_run(cfg, 'test' if evaluate else 'model', checkpoint=weights)
-    if backend != 'pytorch':
-        print(f'{backend} computes in {prepared.model.backbone.precision}')
     result = dict(metrics=None, benchmark=None)
     work_dir = cfg.work_dir
     if evaluate:

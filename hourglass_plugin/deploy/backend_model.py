@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 from ..errors import ConfigError
@@ -38,6 +39,7 @@ class ExportedGraph(BaseModule):
         super().__init__(init_cfg)
         self.file = file
         self.engine = load_engine(backend, file, threads=threads, precision=precision)
+        print_log(f'{backend} computes in {self.engine.precision}', logger='current')
         if input_size is not None:
             width, height = input_size
             self.engine.check_input_size((int(height), int(width)))

@@ -136,6 +136,22 @@ class OpenVinoEngine(Engine):
 _ENGINES = {e.backend: e for e in (OnnxRuntimeEngine, OpenVinoEngine)}
 
 
+def check_precision(backend: str, precision: str) -> None:
+    """``--backend backend --precision precision`` is a setting there is, else one user error
+    naming it: PyTorch computes in fp32 (bf16 is its ``--amp``), an engine in the precisions it
+    can be asked for."""
+    if backend not in BACKENDS:
+        raise UsageError(f'--backend {backend}: choose one of {", ".join(BACKENDS)}')
+    if precision not in PRECISIONS:
+        raise UsageError(f'--precision {precision}: choose one of {", ".join(PRECISIONS)}')
+    if backend == 'pytorch' and precision != 'fp32':
+        raise UsageError(f'--precision {precision} is an engine setting (--backend openvino); '
+                         'eager PyTorch computes in bf16 with --amp')
+    if backend != 'pytorch' and precision not in _ENGINES[backend].precisions:
+        raise UsageError(f'--precision {precision}: --backend {backend} runs '
+                         f'{" or ".join(_ENGINES[backend].precisions)}')
+
+
 def load_engine(backend: str, path: str, threads: Optional[int] = None,
                 precision: str = 'fp32') -> Engine:
     """The exported graph at ``path`` (an ``.onnx`` file; OpenVINO also reads its ``.xml``) in
@@ -144,9 +160,7 @@ def load_engine(backend: str, path: str, threads: Optional[int] = None,
     if backend not in _ENGINES:
         raise ValueError(f'backend={backend!r}; an exported graph runs in one of '
                          f'{sorted(_ENGINES)}')
-    if precision not in _ENGINES[backend].precisions:
-        raise UsageError(f'--precision {precision}: --backend {backend} runs '
-                         f'{" or ".join(_ENGINES[backend].precisions)}')
+    check_precision(backend, precision)
     if not osp.isfile(path):
         raise FileNotFoundError(f'exported model {path} does not exist')
     if not path.endswith(('.onnx', '.xml')):
