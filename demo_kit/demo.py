@@ -27,7 +27,7 @@ def step(message: str) -> None:
 
 def training_precision(choice: str) -> str:
     """'bf16' or 'fp32' for ``--precision choice``, said in one line with the reason (for
-    ``auto``, what ``tools/train.py --amp`` trains in here)."""
+    ``auto``, the faster of the two here: :func:`hourglass_plugin.engine.amp_precision`)."""
     from hourglass_plugin.engine import amp_precision
     if choice != 'auto':
         print(f'precision: {choice} (--precision {choice})')

@@ -92,6 +92,27 @@ def test_native_bf16_read_from_cpuinfo(tmp_path, flags, expected):
     assert cpu_has_native_bf16(str(cpuinfo)) is expected
 
 
+def test_the_precision_probe_times_both_and_chooses_by_its_times():
+    """--precision auto's probe (a real convolution, forward and backward) times fp32 and bf16
+    once each, and its choice and its sentence follow the two times it measured."""
+    from hourglass_plugin.engine.precision_probe import (BF16_MARGIN, faster_precision,
+                                                         probe_seconds)
+    measured = {}
+
+    def recorded(bf16: bool) -> float:
+        measured[bf16] = probe_seconds(bf16, repeats=2)
+        return measured[bf16]
+
+    precision, reason = faster_precision(recorded)
+    assert set(measured) == {False, True}
+    assert all(0 < seconds < 10 for seconds in measured.values())
+    assert precision == ('bf16' if measured[True] <= BF16_MARGIN * measured[False] else 'fp32')
+    assert (f'{measured[True] * 1e3:.1f} ms in bf16 against {measured[False] * 1e3:.1f} ms '
+            'in fp32') in reason
+    with pytest.raises(ValueError, match='repeats=0'):
+        probe_seconds(False, repeats=0)
+
+
 def test_use_amp_picks_the_wrapper_for_a_cpu():
     cfg = Config(dict(optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-3))))
     use_amp(cfg)

@@ -24,9 +24,13 @@ def test_demo_flow_writes_table_and_pictures(demo_flow):
     out = result.stdout
     # the training is seeded with --seed (mmengine's environment log says so)
     assert '\n    seed: 0\n' in out
-    # the precision, said in one line: fp32 unless asked
-    assert 'precision: fp32 (--precision fp32)' in out
-    assert 'BF16OptimWrapper' not in out
+    # the precision (--precision auto: the faster here), said in one line, is what trains
+    said = [line for line in out.splitlines() if line.startswith('precision: ')]
+    assert len(said) == 1 and said[0].startswith(('precision: fp32 (', 'precision: bf16 ('))
+    if said[0].startswith('precision: bf16'):
+        assert 'BF16OptimWrapper: forward in bf16' in out
+    else:
+        assert 'BF16OptimWrapper' not in out
     for row in ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'Mean', 'Mean@0.1'):
         assert f'\n{row} ' in out, row
     summary = json.load(open(work_dir / 'demo_summary.json'))
@@ -142,18 +146,30 @@ def test_the_demo_runs_as_a_module_and_says_so_when_run_as_a_script():
         'error: run it from the repository root: python -m tools.demo')
 
 
-@pytest.mark.parametrize('native', [True, False])
-def test_demo_precision_auto_follows_the_cpu(native, monkeypatch, capsys):
-    """--precision auto: bf16 where the CPU computes it natively, fp32 elsewhere, said in one
-    line with the reason; fp32 and bf16 as asked."""
+@pytest.mark.parametrize('native, bf16_ms, chosen', [
+    (True, 5.0, 'bf16'), (True, 9.5, 'fp32'), (False, 5.0, 'fp32')])
+def test_demo_precision_auto_is_the_faster_here(native, bf16_ms, chosen, monkeypatch, capsys):
+    """--precision auto: bf16 where the CPU computes it natively and the probe measures it at
+    most 0.9 of fp32's time (a probe of 10 ms in fp32 here), fp32 elsewhere, said in one line
+    with the reason and the two times; fp32 and bf16 as asked."""
     from hourglass_plugin.engine import bf16_optim_wrapper
+
+    def probe(bf16: bool) -> float:
+        if not native:
+            raise AssertionError('a CPU without bf16 units is not probed')
+        return (bf16_ms if bf16 else 10.0) / 1e3
+
     monkeypatch.setattr(bf16_optim_wrapper, 'cpu_has_native_bf16', lambda: native)
+    monkeypatch.setattr(bf16_optim_wrapper, 'probe_seconds', probe)
     monkeypatch.setattr('torch.cuda.is_available', lambda: False)
     demo = _demo_module()
     capsys.readouterr()
-    assert demo.training_precision('auto') == ('bf16' if native else 'fp32')
+    assert demo.training_precision('auto') == chosen
     said = capsys.readouterr().out.strip().splitlines()
-    assert len(said) == 1 and said[0].startswith(
-        'precision: bf16 (this CPU computes bf16 natively' if native else
-        'precision: fp32 (this CPU has no native bf16')
+    assert len(said) == 1 and said[0].startswith(f'precision: {chosen} (')
+    if native:
+        assert (f'took {bf16_ms:.1f} ms in bf16 against 10.0 ms in fp32') in said[0]
+    else:
+        assert 'this CPU has no native bf16' in said[0]
     assert demo.training_precision('fp32') == 'fp32'
+    assert demo.training_precision('bf16') == 'bf16'

@@ -7,8 +7,9 @@ on the real photos of Leeds Sports Pose.
    into mmpose's COCO-style files in ``data/lsp`` (tools/dataset_converters/lsp2coco.py) if
    missing,
 2. trains the demo config through ``tools/train.py`` (mmengine Runner; re-running after a crash
-   resumes from the last checkpoint), in fp32, or with ``--precision auto`` in bf16
-   (``tools/train.py --amp``) where the CPU computes bf16 natively,
+   resumes from the last checkpoint), in bf16 (``tools/train.py --amp``) where the CPU computes
+   bf16 natively and a probe measures it faster than fp32, else in fp32 (``--precision auto``,
+   the default; one line says which and why),
 3. tests the best checkpoint with mmpose's ``MpiiPCKAccuracy`` and prints the PCKh table (LSP:
    ``TorsoPCKAccuracy``, PCK@0.2 and @0.1 of the torso),
 4. writes pictures into the work dir: predicted skeletons over the test images (mmpose's
@@ -52,10 +53,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed on to tools/train.py, e.g. train_cfg.max_iters=100')
     parser.add_argument('--num-heatmap-images', type=int, default=4)
-    parser.add_argument('--precision', choices=('fp32', 'auto', 'bf16'), default='fp32',
-                        help='training precision (default fp32, what the results were measured '
-                        'in); auto: bf16 autocast where the CPU computes bf16 natively (or on a '
-                        'GPU), else fp32')
+    parser.add_argument('--precision', choices=('auto', 'fp32', 'bf16'), default='auto',
+                        help='training precision; auto (default): bf16 autocast on a GPU, or '
+                        'where the CPU computes bf16 natively and a short probe measures it '
+                        'faster than fp32; else fp32')
     cli.add_allocator(parser)
     args = parser.parse_args()
     lsp = args.dataset == 'lsp'

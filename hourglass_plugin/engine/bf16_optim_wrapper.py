@@ -18,6 +18,7 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from ..errors import ConfigError
+from .precision_probe import faster_precision, probe_seconds
 
 #: /proc/cpuinfo flags of x86 CPUs that compute bf16 in hardware (elsewhere torch emulates it,
 #: slower than fp32).
@@ -88,13 +89,14 @@ class BF16OptimWrapper(OptimWrapper):
 
 
 def amp_precision() -> Tuple[str, str]:
-    """(``'bf16'`` or ``'fp32'``, why): what ``tools/train.py --amp`` trains in on this machine."""
+    """(``'bf16'`` or ``'fp32'``, why): the faster precision to train in on this machine, for
+    ``--precision auto``: bf16 on a GPU; on a CPU with native bf16 the one a probe measures
+    faster (:func:`~.precision_probe.faster_precision`); fp32 elsewhere."""
     if torch.cuda.is_available():
         return 'bf16', 'a GPU: mixed precision, tools/train.py --amp'
-    if cpu_has_native_bf16():
-        return 'bf16', ('this CPU computes bf16 natively: avx512_bf16 or AMX; '
-                        'tools/train.py --amp')
-    return 'fp32', 'this CPU has no native bf16, which it would only emulate, slower'
+    if not cpu_has_native_bf16():
+        return 'fp32', 'this CPU has no native bf16, which it would only emulate, slower'
+    return faster_precision(probe_seconds)
 
 
 def use_amp_in_test(cfg) -> None:
