@@ -95,8 +95,7 @@ def test_native_bf16_read_from_cpuinfo(tmp_path, flags, expected):
 def test_the_precision_probe_times_both_and_chooses_by_its_times():
     """--precision auto's probe (a real convolution, forward and backward) times fp32 and bf16
     once each, and its choice and its sentence follow the two times it measured."""
-    from hourglass_plugin.engine.precision_probe import (BF16_MARGIN, faster_precision,
-                                                         probe_seconds)
+    from hourglass_plugin.engine.precision_probe import BF16_MARGIN, faster_precision, probe_seconds
     measured = {}
 
     def recorded(bf16: bool) -> float:

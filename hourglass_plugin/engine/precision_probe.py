@@ -1,11 +1,11 @@
 """Whether bf16 trains faster than fp32 on this CPU, measured rather than read from its flags.
 
 ``avx512_bf16`` or AMX in ``/proc/cpuinfo`` says that a CPU has bf16 instructions, not that they
-are faster than its fp32 ones: on a 2-core Intel Xeon with ``avx512_bf16`` and no AMX, oneDNN's
-bf16 3x3 convolution takes 1.6 times its fp32 time, while on an AMD EPYC with the same flag a
-bf16 training step takes half the fp32 one (``docs/benchmarks.md``). The probe times the
-operation that dominates a stacked hourglass's training step, a 3x3 convolution of 128 features
-at 32x32 for 16 crops, forward and backward, channels-last, in fp32 and under bf16 autocast.
+are faster than its fp32 ones: on a 2-core Intel Xeon with ``avx512_bf16`` and no AMX a bf16
+training step of Newell's hg8 takes 1.53 times the fp32 one, on an AMD EPYC with the same flag
+0.50 times (``docs/benchmarks.md``, ``pose_train``). The probe times the operation that
+dominates a stacked hourglass's training step, a 3x3 convolution of 128 features at 32x32 for 16
+crops, forward and backward, channels-last, in fp32 and under bf16 autocast.
 """
 import time
 from typing import Callable, Tuple
