@@ -67,26 +67,19 @@ train_pipeline = [
     dict(type='PackPoseInputs')
 ]
 val_pipeline = {{_base_.val_pipeline}}  # the demo's: crop at the box, no augmentation
+lsp_dataset = dict(  # what the three splits share
+    type=dataset_type,
+    data_root=data_root,
+    data_mode='topdown',
+    metainfo=metainfo,
+    data_prefix=dict(img='images/'))
 train_dataloader = dict(
     dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        data_mode='topdown',
-        metainfo=metainfo,
-        ann_file='annotations/lsp_train.json',
-        data_prefix=dict(img='images/'),
+        lsp_dataset, _delete_=True, ann_file='annotations/lsp_train.json',
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        data_mode='topdown',
-        metainfo=metainfo,
-        ann_file='annotations/lsp_val.json',
-        data_prefix=dict(img='images/'),
-        test_mode=True,
+        lsp_dataset, _delete_=True, ann_file='annotations/lsp_val.json', test_mode=True,
         pipeline=val_pipeline))
 # the test set, only reported: every choice of the recipe was made on the validation split
 test_dataloader = dict(

@@ -24,7 +24,7 @@ def probe_seconds(bf16: bool, repeats: int = 5) -> float:
     if repeats < 1:
         raise ValueError(f'repeats={repeats}: time at least one pass')
     generator = torch.Generator().manual_seed(0)
-    batch, channels, height, width = PROBE_SHAPE
+    channels = PROBE_SHAPE[1]
     conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(
         memory_format=torch.channels_last)
     x = torch.randn(PROBE_SHAPE, generator=generator).contiguous(
